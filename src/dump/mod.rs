@@ -1,0 +1,257 @@
+//! `pglcr dump`: pg_waldump-compatible display of WAL records, record statistics, JSON lines
+//! and full-page image extraction.
+
+pub mod json;
+pub mod locate;
+pub mod stats;
+pub mod text;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::rmgr::DescError;
+use crate::wal::lsn::Lsn;
+use crate::wal::reader::{EndOfWal, ReadError, Reader};
+use crate::wal::record::{Fork, Record, RelFileLocator};
+use crate::wal::segment::{SegmentError, WalDir};
+use crate::wal::version::PgVersion;
+
+pub use locate::{Range, RangeRequest};
+pub use stats::Stats;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Segment(#[from] SegmentError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("error in WAL record at {lsn}: {source}")]
+    Describe { lsn: Lsn, source: DescError },
+    #[error("could not save full page image to \"{}\": {source}", .path.display())]
+    SaveFullPage {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("full page image of record at {lsn}: {source}")]
+    Image {
+        lsn: Lsn,
+        source: crate::wal::image::ImageError,
+    },
+    #[error("could not write output: {0}")]
+    Output(std::io::Error),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsMode {
+    Rmgr,
+    Record,
+}
+
+/// Which records to show (pg_waldump's filters).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Resource manager ids to keep; empty keeps all.
+    pub rmgrs: Vec<u8>,
+    pub xid: Option<u32>,
+    pub relation: Option<RelFileLocator>,
+    pub block: Option<u32>,
+    pub fork: Option<Fork>,
+    pub fullpage_only: bool,
+}
+
+impl Filter {
+    pub fn matches(&self, rec: &Record<'_>) -> bool {
+        if !self.rmgrs.is_empty() && !self.rmgrs.contains(&rec.rmid()) {
+            return false;
+        }
+        if self.xid.is_some_and(|x| x != rec.xid()) {
+            return false;
+        }
+        let extended = self.relation.is_some() || self.block.is_some() || self.fork.is_some();
+        if extended
+            && !rec.blocks.iter().any(|b| {
+                self.fork.is_none_or(|f| f == b.fork)
+                    && self.relation.is_none_or(|r| r == b.locator)
+                    && self.block.is_none_or(|n| n == b.blkno)
+            })
+        {
+            return false;
+        }
+        if self.fullpage_only && !rec.blocks.iter().any(|b| b.image.is_some()) {
+            return false;
+        }
+        true
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub filter: Filter,
+    pub limit: Option<u64>,
+    pub bkp_details: bool,
+    pub stats: Option<StatsMode>,
+    pub quiet: bool,
+    pub follow: bool,
+    pub save_fullpage: Option<PathBuf>,
+    pub format: Format,
+}
+
+/// What happened, for the caller to report on stderr.
+#[derive(Debug)]
+pub struct Summary {
+    pub first_record: Lsn,
+    /// Whether the "first record is after" note still has to be shown (on stderr), as newer
+    /// pg_waldump versions do; older ones print it on stdout, which `run` has done.
+    pub note_skipped_bytes: bool,
+    pub records_shown: u64,
+    pub end: Option<EndOfWal>,
+}
+
+/// Runs a dump over `range`, writing to `out`.
+pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary, DumpError> {
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(range.start)?;
+    if let Some(dir) = &opts.save_fullpage {
+        prepare_fullpage_dir(dir)?;
+    }
+    let version = range.info.version;
+    let skipped = first != range.start && range.start.0 % range.seg_size != 0;
+    if skipped && version <= PgVersion::V16 {
+        // Older pg_waldump prints this note on stdout, ahead of the records.
+        writeln!(
+            out,
+            "first record is after {}, at {}, skipping over {} bytes",
+            range.start,
+            first,
+            first.0 - range.start.0
+        )
+        .map_err(DumpError::Output)?;
+    }
+    let mut stats = Stats::default();
+    stats.start = Some(first);
+    let mut shown = 0u64;
+    let mut buf = String::with_capacity(1 << 20);
+    let flush = |buf: &mut String, out: &mut dyn Write| -> Result<(), DumpError> {
+        out.write_all(buf.as_bytes()).map_err(DumpError::Output)?;
+        buf.clear();
+        Ok(())
+    };
+    let end = loop {
+        let rec = match reader.next_record()? {
+            Some(rec) => rec,
+            None => {
+                let reason = reader.end_reason().cloned();
+                let at_requested_end = matches!(reason, Some(EndOfWal::EndReached));
+                if opts.follow && !at_requested_end {
+                    flush(&mut buf, out)?;
+                    out.flush().map_err(DumpError::Output)?;
+                    std::thread::sleep(Duration::from_secs(1));
+                    reader.refresh();
+                    continue;
+                }
+                break reason;
+            }
+        };
+        if !opts.filter.matches(&rec) {
+            continue;
+        }
+        if !opts.quiet {
+            if opts.stats.is_some() {
+                stats.add(&rec);
+                stats.end = Some(rec.end);
+            } else {
+                match opts.format {
+                    Format::Text => text::write_record(&mut buf, &rec, opts.bkp_details),
+                    Format::Json => json::write_record(&mut buf, &rec),
+                }
+                .map_err(|source| DumpError::Describe {
+                    lsn: rec.lsn,
+                    source,
+                })?;
+                if buf.len() >= 1 << 20 {
+                    flush(&mut buf, out)?;
+                }
+            }
+        }
+        if let Some(dir) = &opts.save_fullpage {
+            save_fullpages(dir, range.tli, &rec)?;
+        }
+        shown += 1;
+        if opts.limit.is_some_and(|n| n > 0 && shown >= n) {
+            break None;
+        }
+    };
+    if let (Some(mode), false) = (opts.stats, opts.quiet) {
+        stats.write(&mut buf, version, mode == StatsMode::Record);
+    }
+    flush(&mut buf, out)?;
+    Ok(Summary {
+        first_record: first,
+        note_skipped_bytes: skipped && version > PgVersion::V16,
+        records_shown: shown,
+        end,
+    })
+}
+
+fn prepare_fullpage_dir(dir: &std::path::Path) -> Result<(), DumpError> {
+    let err = |source| DumpError::SaveFullPage {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(DumpError::Usage(format!(
+                    "directory \"{}\" exists but is not empty",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir).map_err(err)
+        }
+        Err(e) => Err(err(e)),
+    }
+}
+
+/// `--save-fullpage`: one file per image, named as pg_waldump names them.
+fn save_fullpages(dir: &std::path::Path, tli: u32, rec: &Record<'_>) -> Result<(), DumpError> {
+    for b in &rec.blocks {
+        let Some(img) = &b.image else { continue };
+        let page = crate::wal::image::restore_page(img).map_err(|source| DumpError::Image {
+            lsn: rec.lsn,
+            source,
+        })?;
+        let name = format!(
+            "{:08X}-{:08X}-{:08X}.{}.{}.{}.{}_{}",
+            tli,
+            rec.lsn.hi(),
+            rec.lsn.lo(),
+            b.locator.spc,
+            b.locator.db,
+            b.locator.rel,
+            b.blkno,
+            b.fork.name()
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, &page).map_err(|source| DumpError::SaveFullPage { path, source })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! pglcr: read PostgreSQL write-ahead log offline.
+
+pub mod dump;
+pub mod rmgr;
+pub mod wal;
