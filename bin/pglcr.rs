@@ -159,7 +159,14 @@ fn run_dump(args: DumpArgs) -> ExitCode {
             if let Err(e) = flushed {
                 return fail(format!("could not write output: {e}"));
             }
-            if args.verbose {
+            // Old WAL where new WAL was expected ends the dump like a zeroed tail does, but it
+            // can also be a misnamed file; a cut-off record may be a crash or a file not yet
+            // archived. Both are always reported.
+            if let Some(end @ (EndOfWal::Recycled { .. } | EndOfWal::IncompleteRecord { .. })) =
+                &summary.end
+            {
+                eprintln!("pglcr: warning: {end}");
+            } else if args.verbose {
                 match &summary.end {
                     Some(EndOfWal::EndReached) | None => {
                         eprintln!("pglcr: {} records read", summary.records_shown)

@@ -66,12 +66,22 @@ pub enum EndOfWal {
     EndReached,
     /// The WAL stops here: zeroed space where the next record or page should be.
     Zeroed { lsn: Lsn },
-    /// A recycled page (older position) follows the last record: the normal end in `pg_wal`.
-    Recycled { lsn: Lsn, pageaddr: Lsn },
+    /// A page from an older position follows the last record: the normal end in `pg_wal`
+    /// (recycled segment), but also what a misnamed older file looks like.
+    Recycled {
+        lsn: Lsn,
+        pageaddr: Lsn,
+        file: String,
+    },
     /// The next segment file does not exist and no later one does.
     NoMoreSegments { lsn: Lsn, name: String },
     /// The last record is incomplete (its continuation was never written or not yet archived).
-    IncompleteRecord { lsn: Lsn, at: Lsn },
+    IncompleteRecord {
+        lsn: Lsn,
+        at: Lsn,
+        /// What was found where the continuation should be.
+        found: Box<EndOfWal>,
+    },
 }
 
 impl std::fmt::Display for EndOfWal {
@@ -79,16 +89,20 @@ impl std::fmt::Display for EndOfWal {
         match self {
             EndOfWal::EndReached => write!(f, "reached the requested end"),
             EndOfWal::Zeroed { lsn } => write!(f, "end of WAL at {lsn}: zeroed space follows"),
-            EndOfWal::Recycled { lsn, pageaddr } => write!(
+            EndOfWal::Recycled {
+                lsn,
+                pageaddr,
+                file,
+            } => write!(
                 f,
-                "end of WAL at {lsn}: the page there holds old WAL from {pageaddr} (recycled segment)"
+                "end of WAL at {lsn}: file \"{file}\" holds WAL of position {pageaddr} there (recycled segment or misnamed file)"
             ),
             EndOfWal::NoMoreSegments { lsn, name } => {
                 write!(f, "end of WAL at {lsn}: no segment \"{name}\" and none after it")
             }
-            EndOfWal::IncompleteRecord { lsn, at } => write!(
+            EndOfWal::IncompleteRecord { lsn, at, found } => write!(
                 f,
-                "end of WAL at {lsn}: the record there is incomplete, its continuation at {at} is missing"
+                "end of WAL at {lsn}: the record there is incomplete, its continuation at {at} is missing ({found})"
             ),
         }
     }
@@ -387,6 +401,7 @@ impl Reader {
                 return Ok(PageState::End(EndOfWal::Recycled {
                     lsn: Lsn(for_lsn),
                     pageaddr: Lsn(header.pageaddr),
+                    file: seg.file_name(),
                 }));
             }
             return Err(invalid(format!(
@@ -555,10 +570,11 @@ impl Reader {
                         PageState::End(EndOfWal::EndReached) => {
                             return Ok(self.stop(EndOfWal::EndReached))
                         }
-                        PageState::End(_) => {
+                        PageState::End(found) => {
                             return Ok(self.stop(EndOfWal::IncompleteRecord {
                                 lsn: Lsn(lsn),
                                 at: Lsn(cont_page),
+                                found: Box::new(found),
                             }))
                         }
                     };
