@@ -7,7 +7,8 @@ use std::path::Path;
 
 use support::{pglcr, testdata, unpack_wal};
 
-fn run_case(case_dir: &Path, failures: &mut Vec<String>) -> usize {
+/// Runs every saved run of a case, with `threads` worker threads (1 = the sequential reader).
+fn run_case(case_dir: &Path, threads: &str, failures: &mut Vec<String>) -> usize {
     let wal = unpack_wal(case_dir);
     let runs = case_dir.join("runs");
     let mut names: Vec<String> = std::fs::read_dir(&runs)
@@ -28,8 +29,16 @@ fn run_case(case_dir: &Path, failures: &mut Vec<String>) -> usize {
             .trim()
             .parse()
             .unwrap();
-        let out = pglcr().arg("dump").args(&args).output().expect("run pglcr");
-        let case = case_dir.file_name().unwrap().to_string_lossy();
+        let out = pglcr()
+            .env("RAYON_NUM_THREADS", threads)
+            .arg("dump")
+            .args(&args)
+            .output()
+            .expect("run pglcr");
+        let case = format!(
+            "{} ({threads} threads)",
+            case_dir.file_name().unwrap().to_string_lossy()
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         if stderr.contains("panicked") {
             failures.push(format!("{case}/{name}: panic: {stderr}"));
@@ -72,7 +81,9 @@ fn dump_output_is_identical_to_pg_waldump() {
     let mut failures = Vec::new();
     let mut total = 0;
     for case in &cases {
-        total += run_case(case, &mut failures);
+        for threads in ["1", "3"] {
+            total += run_case(case, threads, &mut failures);
+        }
     }
     assert!(
         failures.is_empty(),

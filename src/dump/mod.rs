@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod locate;
+mod parallel;
 pub mod stats;
 pub mod text;
 
@@ -117,8 +118,32 @@ pub struct Summary {
     pub end: Option<EndOfWal>,
 }
 
-/// Runs a dump over `range`, writing to `out`.
-pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary, DumpError> {
+/// Appends what one record contributes: a line, or a count in the statistics.
+fn show_record(
+    rec: &Record<'_>,
+    opts: &Options,
+    stats: &mut Stats,
+    buf: &mut String,
+) -> Result<(), DumpError> {
+    if opts.quiet {
+        return Ok(());
+    }
+    if opts.stats.is_some() {
+        stats.add(rec);
+        stats.end = Some(rec.end);
+        return Ok(());
+    }
+    match opts.format {
+        Format::Text => text::write_record(buf, rec, opts.bkp_details),
+        Format::Json => json::write_record(buf, rec),
+    }
+    .map_err(|source| DumpError::Describe {
+        lsn: rec.lsn,
+        source,
+    })
+}
+
+fn new_reader(range: &Range) -> Reader {
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
         range.tli,
@@ -126,6 +151,12 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
         range.seg_size,
     );
     reader.set_end(range.end);
+    reader
+}
+
+/// Runs a dump over `range`, writing to `out`.
+pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary, DumpError> {
+    let mut reader = new_reader(range);
     let first = reader.find_first_record(range.start)?;
     if let Some(dir) = &opts.save_fullpage {
         prepare_fullpage_dir(dir)?;
@@ -152,6 +183,23 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
         buf.clear();
         Ok(())
     };
+
+    // Whatever the parallel part could not vouch for is read sequentially from here.
+    let mut resume = (first, None);
+    if parallel::eligible(opts) {
+        let done = parallel::run(range, opts, first, &mut |chunk| {
+            stats.merge(&chunk.stats);
+            shown += chunk.shown;
+            out.write_all(chunk.text.as_bytes())
+                .map_err(DumpError::Output)
+        })?;
+        resume = (done.next, done.prev);
+    }
+    match resume.1 {
+        Some(prev) => reader.continue_at(resume.0, prev),
+        None => reader.begin_read(resume.0),
+    }
+
     let end = loop {
         let rec = match reader.next_record()? {
             Some(rec) => rec,
@@ -171,23 +219,9 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
         if !opts.filter.matches(&rec) {
             continue;
         }
-        if !opts.quiet {
-            if opts.stats.is_some() {
-                stats.add(&rec);
-                stats.end = Some(rec.end);
-            } else {
-                match opts.format {
-                    Format::Text => text::write_record(&mut buf, &rec, opts.bkp_details),
-                    Format::Json => json::write_record(&mut buf, &rec),
-                }
-                .map_err(|source| DumpError::Describe {
-                    lsn: rec.lsn,
-                    source,
-                })?;
-                if buf.len() >= 1 << 20 {
-                    flush(&mut buf, out)?;
-                }
-            }
+        show_record(&rec, opts, &mut stats, &mut buf)?;
+        if buf.len() >= 1 << 20 {
+            flush(&mut buf, out)?;
         }
         if let Some(dir) = &opts.save_fullpage {
             save_fullpages(dir, range.tli, &rec)?;

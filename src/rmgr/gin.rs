@@ -197,4 +197,52 @@ mod tests {
             Some("VACUUM_DATA_LEAF_PAGE")
         );
     }
+
+    /// Whole records copied from WAL that PostgreSQL 15.18, 16.2 and 18.6 wrote, each with
+    /// the text that version's pg_waldump printed after `desc: ` (up to the block references).
+    const REAL: &[(PgVersion, &str, &str, &str)] = &[
+        (PgVersion::V15, "0/3B61190", "4c000000000300003011b60300000000200d0000eeb842c300201c007f060000050000001540000001000000ff02010000000080100001001800010000000000000000000000010000000200", "INSERT isdata: F isleaf: T isdelete: F"),
+        (PgVersion::V15, "0/3B61240", "5400000000030000e011b60300000000200d0000c3938bb7002024007f060000050000001540000001000000ff020100010000801000020020000100000000000000000000000100010001000000000000000200", "INSERT isdata: F isleaf: T isdelete: T"),
+        (PgVersion::V15, "0/3B9C4C0", "540000000003000018a4b90300000000200d0000428a5b44002014007f0600000500000015400000010000000180000002000000ff0a0200000000000200000010000d0100000000000000000000020000000400", "INSERT isdata: F isleaf: F children: 2/4 isdelete: F"),
+        (PgVersion::V15, "0/4DF40C0", "86000000000000008040df0400000000600d0000c0020689004000007f060000050000001540000000000000ff587f060000050000001540000016560000ffffffffffffffff00000000000000000000000000000000930000008d0000000500000000000000854e0000000000000200000000000000ffffffffffffffff0000000016560000", "UPDATE_META_PAGE "),
+        (PgVersion::V15, "0/4E61C28", "5800000000000000e816e60400000000900d0000bfc7fa1200202c007f06000005000000154000003a000000150000010101020103010401050106010701080109010a010b010c010d010e010f0110011101120113011401", "VACUUM_DATA_LEAF_PAGE  21 segments: 0 (delete) 1 (delete) 2 (delete) 3 (delete) 4 (delete) 5 (delete) 6 (delete) 7 (delete) 8 (delete) 9 (delete) 10 (delete) 11 (delete) 12 (delete) 13 (delete) 14 (delete) 15 (delete) 16 (delete) 17 (delete) 18 (delete) 19 (delete) 20 (delete)"),
+        (PgVersion::V16, "0/3AE7B80", "4c00000006030000207bae0300000000200d000031994a7900201c007f060000050000001540000001000000ff02010000000080100001001800010000000000000000000000010000000200", "INSERT isdata: F isleaf: T isdelete: F"),
+        (PgVersion::V16, "0/3AE7C30", "5400000006030000d07bae0300000000200d00003a02d03f002024007f060000050000001540000001000000ff020100010000801000020020000100000000000000000000000100010001000000000000000200", "INSERT isdata: F isleaf: T isdelete: T"),
+        (PgVersion::V16, "0/3B22EB0", "5400000006030000080eb20300000000200d0000600203bf002014007f0600000500000015400000010000000180000002000000ff0a0200000000000200000010000d0100000000000000000000020000000400", "INSERT isdata: F isleaf: F children: 2/4 isdelete: F"),
+        (PgVersion::V16, "0/4D7AAB0", "860000000000000070aad70400000000600d0000c6dbd10a004000007f060000050000001540000000000000ff587f060000050000001540000000000000ffffffffffffffff00000000000000000000000000000000930000008d0000000500000000000000854e0000000000000200000000000000ffffffffffffffff0000000000000000", "UPDATE_META_PAGE "),
+        (PgVersion::V16, "0/4DE8640", "58000000000000000081de0400000000900d00007000668600202c007f06000005000000154000003a000000150000010101020103010401050106010701080109010a010b010c010d010e010f0110011101120113011401", "VACUUM_DATA_LEAF_PAGE  21 segments: 0 (delete) 1 (delete) 2 (delete) 3 (delete) 4 (delete) 5 (delete) 6 (delete) 7 (delete) 8 (delete) 9 (delete) 10 (delete) 11 (delete) 12 (delete) 13 (delete) 14 (delete) 15 (delete) 16 (delete) 17 (delete) 18 (delete) 19 (delete) 20 (delete)"),
+        (PgVersion::V18, "0/3D95A38", "4c0000001c030000d859d90300000000200d00004b39e44a00201c007f060000050000001540000001000000ff02010000000080100001001800010000000000000000000000010000000200", "INSERT isdata: F isleaf: T isdelete: F"),
+        (PgVersion::V18, "0/3D95AE8", "540000001c030000885ad90300000000200d00004cbc1d4b002024007f060000050000001540000001000000ff020100010000801000020020000100000000000000000000000100010001000000000000000200", "INSERT isdata: F isleaf: T isdelete: T"),
+        (PgVersion::V18, "0/3DD0D68", "540000001c030000c0ecdc0300000000200d000067091d33002014007f0600000500000015400000010000000180000002000000ff0a0200000000000200000010000d0100000000000000000000020000000400", "INSERT isdata: F isleaf: F children: 2/4 isdelete: F"),
+        (PgVersion::V18, "0/5030EF8", "8600000000000000a8ee020500000000600d0000809b617b004000007f060000050000001540000000000000ff587f060000050000001540000000000000ffffffffffffffff00000000000000000000000000000000930000008d0000000500000000000000854e0000000000000200000000000000ffffffffffffffff000000001b7f0000", "UPDATE_META_PAGE "),
+        (PgVersion::V18, "0/50A21D8", "5800000000000000801c0a0500000000900d0000a570438500202c007f06000005000000154000003a000000150000010101020103010401050106010701080109010a010b010c010d010e010f0110011101120113011401", "VACUUM_DATA_LEAF_PAGE  21 segments: 0 (delete) 1 (delete) 2 (delete) 3 (delete) 4 (delete) 5 (delete) 6 (delete) 7 (delete) 8 (delete) 9 (delete) 10 (delete) 11 (delete) 12 (delete) 13 (delete) 14 (delete) 15 (delete) 16 (delete) 17 (delete) 18 (delete) 19 (delete) 20 (delete)"),
+    ];
+
+    #[test]
+    fn matches_pg_waldump() {
+        for &(version, lsn, hex, want) in REAL {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let lsn: crate::wal::lsn::Lsn = lsn.parse().unwrap();
+            let rec = crate::wal::record::decode_record(lsn, version, &bytes).unwrap();
+            let mut got = String::new();
+            crate::rmgr::write_description(&rec, &mut got).unwrap();
+            assert_eq!(got, want, "{version:?} record at {lsn}");
+            // Cut payloads must give errors, never panics.
+            let mut cut = rec.clone();
+            for n in 0..rec.main_data.len() {
+                cut.main_data = &rec.main_data[..n];
+                let _ = describe(&cut, &mut String::new());
+            }
+            let mut cut = rec.clone();
+            for (i, b) in rec.blocks.iter().enumerate() {
+                for n in 0..b.data.len() {
+                    cut.blocks[i].data = &b.data[..n];
+                    let _ = describe(&cut, &mut String::new());
+                }
+            }
+        }
+    }
 }

@@ -34,4 +34,40 @@ mod tests {
         assert_eq!(identify(0x00, PgVersion::V16), Some("LOG"));
         assert_eq!(identify(0x10, PgVersion::V16), None);
     }
+
+    /// Whole records copied from WAL that PostgreSQL 15.18, 16.2 and 18.6 wrote, each with
+    /// the text that version's pg_waldump printed after `desc: ` (up to the block references).
+    const REAL: &[(PgVersion, &str, &str, &str)] = &[
+        (PgVersion::V15, "0/150D318", "63000000d402000070bc500100000000000f0000beb3cea2004000007f060000050000000040000000000000ff357f06000005000000004000000200000000000000000000000000000001000300000b18000100000000000000000000000000000000", "LOG rel 1663/5/16384"),
+        (PgVersion::V16, "0/148D790", "63000000da02000060d7480100000000000f0000874a5206004000007f060000050000000040000000000000ff357f06000005000000004000000200000000000000000000000000000001000300000b18000100000000000000000000000000000000", "LOG rel 1663/5/16384"),
+        (PgVersion::V18, "0/1701868", "63000000f00200007803700100000000000f00001abbd09f004000007f060000050000000040000000000000ff357f06000005000000004000000200000000000000000000000000000001000300000b18000100000000000000000000000000000000", "LOG rel 1663/5/16384"),
+    ];
+
+    #[test]
+    fn matches_pg_waldump() {
+        for &(version, lsn, hex, want) in REAL {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let lsn: crate::wal::lsn::Lsn = lsn.parse().unwrap();
+            let rec = crate::wal::record::decode_record(lsn, version, &bytes).unwrap();
+            let mut got = String::new();
+            crate::rmgr::write_description(&rec, &mut got).unwrap();
+            assert_eq!(got, want, "{version:?} record at {lsn}");
+            // Cut payloads must give errors, never panics.
+            let mut cut = rec.clone();
+            for n in 0..rec.main_data.len() {
+                cut.main_data = &rec.main_data[..n];
+                let _ = describe(&cut, &mut String::new());
+            }
+            let mut cut = rec.clone();
+            for (i, b) in rec.blocks.iter().enumerate() {
+                for n in 0..b.data.len() {
+                    cut.blocks[i].data = &b.data[..n];
+                    let _ = describe(&cut, &mut String::new());
+                }
+            }
+        }
+    }
 }

@@ -225,6 +225,14 @@ impl Reader {
         self.end_reason = None;
     }
 
+    /// Continues sequential reading at `next`, a record start whose predecessor is `prev`
+    /// (as if those records had just been read by this reader).
+    pub fn continue_at(&mut self, next: Lsn, prev: Lsn) {
+        self.next_rec = next.0;
+        self.prev_rec = Some(prev.0);
+        self.end_reason = None;
+    }
+
     /// Forgets the mapped segment so that a retry sees what was written since (`--follow`).
     pub fn refresh(&mut self) {
         self.segment = None;
