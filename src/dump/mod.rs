@@ -36,6 +36,8 @@ pub enum DumpError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("directory \"{}\" exists but is not empty", .0.display())]
+    FullPageDirNotEmpty(PathBuf),
     #[error("full page image of record at {lsn}: {source}")]
     Image {
         lsn: Lsn,
@@ -156,11 +158,12 @@ fn new_reader(range: &Range) -> Reader {
 
 /// Runs a dump over `range`, writing to `out`.
 pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary, DumpError> {
-    let mut reader = new_reader(range);
-    let first = reader.find_first_record(range.start)?;
+    // Like pg_waldump, refuse an unusable target directory before reading any WAL.
     if let Some(dir) = &opts.save_fullpage {
         prepare_fullpage_dir(dir)?;
     }
+    let mut reader = new_reader(range);
+    let first = reader.find_first_record(range.start)?;
     let version = range.info.version;
     let skipped = first != range.start && range.start.0 % range.seg_size != 0;
     if skipped && version <= PgVersion::V16 {
@@ -201,35 +204,32 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
     }
 
     let end = loop {
-        let rec = match reader.next_record()? {
-            Some(rec) => rec,
-            None => {
-                let reason = reader.end_reason().cloned();
-                let at_requested_end = matches!(reason, Some(EndOfWal::EndReached));
-                if opts.follow && !at_requested_end {
-                    flush(&mut buf, out)?;
-                    out.flush().map_err(DumpError::Output)?;
-                    std::thread::sleep(Duration::from_secs(1));
-                    reader.refresh();
-                    continue;
-                }
-                break reason;
+        if let Some(rec) = reader.next_record()? {
+            if !opts.filter.matches(&rec) {
+                continue;
             }
-        };
-        if !opts.filter.matches(&rec) {
+            show_record(&rec, opts, &mut stats, &mut buf)?;
+            if buf.len() >= 1 << 20 {
+                flush(&mut buf, out)?;
+            }
+            if let Some(dir) = &opts.save_fullpage {
+                save_fullpages(dir, range.tli, &rec)?;
+            }
+            shown += 1;
+            if opts.limit.is_some_and(|n| n > 0 && shown >= n) {
+                break None;
+            }
             continue;
         }
-        show_record(&rec, opts, &mut stats, &mut buf)?;
-        if buf.len() >= 1 << 20 {
+        let reason = reader.end_reason().cloned();
+        if opts.follow && !matches!(reason, Some(EndOfWal::EndReached)) {
             flush(&mut buf, out)?;
+            out.flush().map_err(DumpError::Output)?;
+            std::thread::sleep(Duration::from_secs(1));
+            reader.refresh();
+            continue;
         }
-        if let Some(dir) = &opts.save_fullpage {
-            save_fullpages(dir, range.tli, &rec)?;
-        }
-        shown += 1;
-        if opts.limit.is_some_and(|n| n > 0 && shown >= n) {
-            break None;
-        }
+        break reason;
     };
     if let (Some(mode), false) = (opts.stats, opts.quiet) {
         stats.write(&mut buf, version, mode == StatsMode::Record);
@@ -251,10 +251,7 @@ fn prepare_fullpage_dir(dir: &std::path::Path) -> Result<(), DumpError> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                return Err(DumpError::Usage(format!(
-                    "directory \"{}\" exists but is not empty",
-                    dir.display()
-                )));
+                return Err(DumpError::FullPageDirNotEmpty(dir.to_path_buf()));
             }
             Ok(())
         }

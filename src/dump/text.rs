@@ -107,3 +107,116 @@ fn write_block_refs(out: &mut String, rec: &Record<'_>, detailed: bool) {
         out.push('\n');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::lsn::Lsn;
+    use crate::wal::record::{decode_record, RECORD_HEADER_SIZE};
+    use crate::wal::version::PgVersion;
+
+    /// An XLOG FPI record (info 0xB0) with one image of block 7 of 1663/5/16384 (main fork):
+    /// block header, XLogRecordBlockImageHeader { bimg_len, hole_offset, bimg_info },
+    /// the compress header { hole_length } when compressed with a hole, the locator, the
+    /// block number, then `bimg_len` image bytes (wal-format.md §3.1, §3.2).
+    fn fpi(bimg_info: u8, bimg_len: u16, hole_offset: u16, hole_length: Option<u16>) -> Vec<u8> {
+        let mut body = vec![0u8, 0x10, 0, 0]; // id 0, HAS_IMAGE, no data
+        body.extend_from_slice(&bimg_len.to_le_bytes());
+        body.extend_from_slice(&hole_offset.to_le_bytes());
+        body.push(bimg_info);
+        if let Some(h) = hole_length {
+            body.extend_from_slice(&h.to_le_bytes());
+        }
+        for v in [1663u32, 5, 16384, 7] {
+            body.extend_from_slice(&v.to_le_bytes());
+        }
+        body.extend(std::iter::repeat_n(0xAB, usize::from(bimg_len)));
+        let mut rec = vec![0u8; RECORD_HEADER_SIZE];
+        rec[0..4].copy_from_slice(&((RECORD_HEADER_SIZE + body.len()) as u32).to_le_bytes());
+        rec[8..16].copy_from_slice(&0x0100_0000u64.to_le_bytes());
+        rec[16] = 0xB0;
+        rec.extend_from_slice(&body);
+        rec
+    }
+
+    fn dump(version: PgVersion, bytes: &[u8], detailed: bool) -> String {
+        let rec = decode_record(Lsn(0x0100_0028), version, bytes).unwrap();
+        let mut out = String::new();
+        write_record(&mut out, &rec, detailed).unwrap();
+        out
+    }
+
+    const HEAD: &str = "rmgr: XLOG        len (rec/tot):     51/    61, tx:          0, \
+                        lsn: 0/01000028, prev 0/01000000, desc: FPI ";
+
+    #[test]
+    fn pg13_14_image_bits_and_detail_without_method() {
+        // 13/14 bimg_info: HAS_HOLE 0x01 | IS_COMPRESSED 0x02 | APPLY 0x04 (§3.2).
+        for v in [PgVersion::V13, PgVersion::V14] {
+            let bytes = fpi(0x07, 10, 100, Some(200));
+            let rec = decode_record(Lsn(0x0100_0028), v, &bytes).unwrap();
+            let img = rec.blocks[0].image.unwrap();
+            assert_eq!(img.compression, Compression::Pglz);
+            assert!(img.apply);
+            assert_eq!((img.hole_offset, img.hole_length), (100, 200));
+            // -b (§7.1): 13–14 print no ", method: …"; saved = 8192 - 200 - 10.
+            assert_eq!(
+                dump(v, &bytes, true),
+                format!(
+                    "{HEAD}\n\tblkref #0: rel 1663/5/16384 fork main blk 7 (FPW); hole: \
+                     offset: 100, length: 200, compression saved: 7982\n"
+                ),
+                "{v}"
+            );
+            assert_eq!(
+                dump(v, &bytes, false),
+                format!("{HEAD}, blkref #0: rel 1663/5/16384 blk 7 FPW\n")
+            );
+            // Without APPLY (0x03): compressed image for WAL verification only.
+            let bytes = fpi(0x03, 10, 100, Some(200));
+            assert_eq!(
+                dump(v, &bytes, true),
+                format!(
+                    "{HEAD}\n\tblkref #0: rel 1663/5/16384 fork main blk 7 (FPW for WAL \
+                     verification); hole: offset: 100, length: 200, compression saved: 7982\n"
+                ),
+                "{v}"
+            );
+        }
+    }
+
+    #[test]
+    fn pg15_image_bits_give_the_method() {
+        // The same byte 0x07 means HAS_HOLE | APPLY 0x02 | COMPRESS_PGLZ 0x04 from 15 on.
+        let bytes = fpi(0x07, 10, 100, Some(200));
+        let rec = decode_record(Lsn(0x0100_0028), PgVersion::V15, &bytes).unwrap();
+        let img = rec.blocks[0].image.unwrap();
+        assert_eq!((img.compression, img.apply), (Compression::Pglz, true));
+        assert_eq!(
+            dump(PgVersion::V15, &bytes, true),
+            format!(
+                "{HEAD}\n\tblkref #0: rel 1663/5/16384 fork main blk 7 (FPW); hole: offset: \
+                 100, length: 200, compression saved: 7982, method: pglz\n"
+            )
+        );
+        // LZ4 0x08 without APPLY, 17.
+        let bytes = fpi(0x09, 10, 100, Some(200));
+        assert_eq!(
+            dump(PgVersion::V17, &bytes, true),
+            format!(
+                "{HEAD}\n\tblkref #0: rel 1663/5/16384 fork main blk 7 (FPW for WAL \
+                 verification); hole: offset: 100, length: 200, compression saved: 7982, \
+                 method: lz4\n"
+            )
+        );
+        // 0x04 alone: APPLY of an uncompressed full page in 13, pglz without APPLY in 15.
+        let bytes = fpi(0x04, 8192, 0, None);
+        let rec = decode_record(Lsn(0x0100_0028), PgVersion::V13, &bytes).unwrap();
+        let img = rec.blocks[0].image.unwrap();
+        assert_eq!((img.compression, img.apply), (Compression::None, true));
+        let bytes = fpi(0x04, 10, 0, None);
+        let rec = decode_record(Lsn(0x0100_0028), PgVersion::V15, &bytes).unwrap();
+        let img = rec.blocks[0].image.unwrap();
+        assert_eq!((img.compression, img.apply), (Compression::Pglz, false));
+    }
+}

@@ -71,43 +71,46 @@ pub fn write_lsn(out: &mut String, lsn: u64) {
 /// Appends `v` in decimal, right-aligned in `width` columns (`%*u`). The record line is
 /// printed hundreds of thousands of times a second, where `core::fmt` padding dominates.
 pub fn push_dec(out: &mut String, v: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    let mut buf = [b' '; 24];
+    let mut i = buf.len();
     let mut n = v;
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        buf[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    let len = digits.len() - i;
-    for _ in len..width {
+    let start = i.min(buf.len().saturating_sub(width));
+    push_ascii(out, &buf[start..]);
+    for _ in (buf.len() - start)..width {
         out.push(' ');
     }
-    // Only ASCII digits were written.
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ascii digits"));
 }
 
 /// Appends `v` in upper-case hexadecimal, zero-padded to `width` digits (`%0*X`).
 pub fn push_hex(out: &mut String, v: u32, width: usize) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut digits = [0u8; 8];
-    let mut i = digits.len();
+    let mut buf = [b'0'; 8];
+    let mut i = buf.len();
     let mut n = v;
     loop {
         i -= 1;
-        digits[i] = HEX[(n & 0xF) as usize];
+        buf[i] = HEX[(n & 0xF) as usize];
         n >>= 4;
         if n == 0 {
             break;
         }
     }
-    for _ in (digits.len() - i)..width {
-        out.push('0');
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ascii hex digits"));
+    let start = i.min(buf.len().saturating_sub(width));
+    push_ascii(out, &buf[start..]);
+}
+
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    debug_assert!(bytes.is_ascii());
+    // SAFETY: callers pass only ASCII digits, hex digits and spaces, which are valid UTF-8.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
 }
 
 /// `%X/%08X`.

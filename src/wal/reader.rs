@@ -145,6 +145,9 @@ pub struct Reader {
     latest_page_tli: u32,
     buf: Vec<u8>,
     end_reason: Option<EndOfWal>,
+    /// The last page whose header passed validation; most records share their page with the
+    /// previous one.
+    valid_page: Option<(u64, PageHeader)>,
 }
 
 impl Reader {
@@ -180,6 +183,7 @@ impl Reader {
             latest_page_tli: 0,
             buf: Vec::new(),
             end_reason: None,
+            valid_page: None,
         }
     }
 
@@ -236,6 +240,7 @@ impl Reader {
     /// Forgets the mapped segment so that a retry sees what was written since (`--follow`).
     pub fn refresh(&mut self) {
         self.segment = None;
+        self.valid_page = None;
         self.end_reason = None;
     }
 
@@ -293,6 +298,7 @@ impl Reader {
             return Ok(true);
         }
         self.segment = None;
+        self.valid_page = None;
         match self.dir.open(self.tli, segno, self.seg_size)? {
             Some(seg) => {
                 self.segment = Some(seg);
@@ -314,6 +320,19 @@ impl Reader {
     /// Reads and validates the header of the page starting at `page` (`for_lsn` is the position
     /// wanted, for messages). Zeroed and recycled pages come back as `PageState::End`.
     fn read_page(&mut self, page: u64, for_lsn: u64) -> Result<PageState, ReadError> {
+        if let Some((valid, header)) = self.valid_page {
+            if valid == page {
+                return Ok(PageState::Valid(header));
+            }
+        }
+        let state = self.validate_page(page, for_lsn)?;
+        if let PageState::Valid(header) = &state {
+            self.valid_page = Some((page, *header));
+        }
+        Ok(state)
+    }
+
+    fn validate_page(&mut self, page: u64, for_lsn: u64) -> Result<PageState, ReadError> {
         if !self.load_segment(page)? {
             let err = self.missing_segment(page);
             if let ReadError::MissingSegment {
@@ -670,7 +689,7 @@ impl Reader {
         }
     }
 
-    fn stop(&mut self, end: EndOfWal) -> Option<Record<'static>> {
+    fn stop<'r>(&mut self, end: EndOfWal) -> Option<Record<'r>> {
         self.end_reason = Some(end);
         None
     }

@@ -3,6 +3,7 @@
 
 use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};
 use nom::IResult;
+use smallvec::SmallVec;
 
 use super::lsn::Lsn;
 use super::version::PgVersion;
@@ -171,7 +172,8 @@ pub struct Record<'a> {
     pub end: Lsn,
     pub header: RecordHeader,
     pub version: PgVersion,
-    pub blocks: Vec<BlockRef<'a>>,
+    /// Block references in id order; most records have one or two, kept inline.
+    pub blocks: SmallVec<[BlockRef<'a>; 2]>,
     pub main_data: &'a [u8],
     pub origin: Option<u16>,
     pub toplevel_xid: Option<u32>,
@@ -301,7 +303,7 @@ pub fn decode_record(
         bytes: record,
         pos: RECORD_HEADER_SIZE,
     };
-    let mut pending: Vec<PendingBlock> = Vec::new();
+    let mut pending: SmallVec<[PendingBlock; 2]> = SmallVec::new();
     let mut origin = None;
     let mut toplevel_xid = None;
     let mut main_len = 0usize;
@@ -438,7 +440,7 @@ pub fn decode_record(
         return Err(invalid_length);
     }
 
-    let mut blocks = Vec::with_capacity(pending.len());
+    let mut blocks = SmallVec::with_capacity(pending.len());
     for p in pending {
         let image = match p.image {
             Some(img) => Some(BlockImage {

@@ -159,6 +159,47 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Runs a psql script from stdin (stop on error; each statement in its own transaction
+    /// unless the script says otherwise; `COPY ... FROM stdin` data may follow inline).
+    pub fn psql_script(&self, script: &str) -> String {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut cmd = pg_command("psql");
+        cmd.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-U",
+            "postgres",
+        ])
+        .arg("-h")
+        .arg(self.socket_dir())
+        .args(["-p", &self.port.to_string(), "-d", "postgres", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
+        // write from another thread, so a long output cannot block psql while we write
+        let mut stdin = child.stdin.take().expect("psql stdin");
+        let input = script.to_string();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().expect("wait for psql");
+        let written = writer.join().expect("psql stdin writer");
+        assert!(
+            out.status.success(),
+            "psql script failed: {}\n{}\nscript:\n{script}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        written.expect("write psql script");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     pub fn stop(&self) {
         let _ = pg_command("pg_ctl")
             .args(["-w", "-m", "fast", "-D"])
