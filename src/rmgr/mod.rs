@@ -28,6 +28,8 @@ mod smgr;
 mod spgist;
 mod standby;
 mod tblspc;
+#[cfg(test)]
+mod version_tests;
 mod xact;
 mod xlog;
 

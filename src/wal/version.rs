@@ -131,4 +131,46 @@ mod tests {
         }
         assert_eq!(PgVersion::from_page_magic(0xD120), None);
     }
+
+    /// XLOG_PAGE_MAGIC of each major and the bimg_info bits (wal-format.md §1.1, §3.2, §8).
+    #[test]
+    fn documented_magics_and_image_bits() {
+        let magics = [
+            (0xD106, PgVersion::V13),
+            (0xD10D, PgVersion::V14),
+            (0xD110, PgVersion::V15),
+            (0xD113, PgVersion::V16),
+            (0xD116, PgVersion::V17),
+            (0xD118, PgVersion::V18),
+        ];
+        for (magic, v) in magics {
+            assert_eq!(PgVersion::from_page_magic(magic), Some(v));
+        }
+        // 13/14: HAS_HOLE 0x01, IS_COMPRESSED (pglz) 0x02, APPLY 0x04; no lz4/zstd.
+        for v in [PgVersion::V13, PgVersion::V14] {
+            let f = v.image_flags();
+            assert_eq!(
+                (f.has_hole, f.pglz, f.apply, f.lz4, f.zstd),
+                (1, 2, 4, 0, 0)
+            );
+        }
+        // 15+: HAS_HOLE 0x01, APPLY 0x02, PGLZ 0x04, LZ4 0x08, ZSTD 0x10.
+        for v in [
+            PgVersion::V15,
+            PgVersion::V16,
+            PgVersion::V17,
+            PgVersion::V18,
+        ] {
+            let f = v.image_flags();
+            assert_eq!(
+                (f.has_hole, f.apply, f.pglz, f.lz4, f.zstd),
+                (1, 2, 4, 8, 16)
+            );
+        }
+        // Block id 252 from 14, custom rmgrs from 15 (§8).
+        assert!(!PgVersion::V13.has_toplevel_xid_block());
+        assert!(PgVersion::V14.has_toplevel_xid_block());
+        assert!(!PgVersion::V14.has_custom_rmgrs());
+        assert!(PgVersion::V15.has_custom_rmgrs());
+    }
 }
