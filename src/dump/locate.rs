@@ -51,6 +51,19 @@ fn candidate_dirs(path: Option<&Path>) -> Vec<PathBuf> {
     }
 }
 
+/// The file for a segment argument: the name as given, or else a `.partial`/compressed copy
+/// of it (so archives can be read with plain segment names).
+fn existing_form(dir: &Path, fname: &str) -> Option<PathBuf> {
+    let plain = dir.join(fname);
+    if plain.is_file() {
+        return Some(plain);
+    }
+    let (tli, log, seg) = parse_segment_file_name(fname)?;
+    // Any valid segment size maps the name to a number and back to the same name.
+    let size = crate::wal::segment::MIN_SEGMENT_SIZE;
+    WalDir::new(dir).find(tli, segno_from_parts(log, seg, size), size)
+}
+
 /// Reads a segment file's long header, for its size, version and system identifier.
 fn info_of(path: &Path) -> Result<SegmentInfo, DumpError> {
     let bytes = load_file(path)?;
@@ -71,11 +84,10 @@ pub fn resolve(req: &RangeRequest) -> Result<Range, DumpError> {
     };
     let (arg_dir, fname) = split_path(start_arg);
     let path = req.path.clone().or(arg_dir);
-    let dir = candidate_dirs(path.as_deref())
+    let (dir, file) = candidate_dirs(path.as_deref())
         .into_iter()
-        .find(|d| d.join(&fname).is_file())
+        .find_map(|d| existing_form(&d, &fname).map(|f| (d, f)))
         .ok_or_else(|| DumpError::Usage(format!("could not locate WAL file \"{fname}\"")))?;
-    let file = dir.join(&fname);
     let (tli, log, seg) = segment_name_part(&fname)
         .and_then(parse_segment_file_name)
         .ok_or_else(|| {
@@ -102,7 +114,7 @@ pub fn resolve(req: &RangeRequest) -> Result<Range, DumpError> {
     let mut last_arg = start_arg.clone();
     if let Some(end_arg) = &req.end_seg {
         let (_, end_name) = split_path(end_arg);
-        if !dir.join(&end_name).is_file() {
+        if existing_form(&dir, &end_name).is_none() {
             return Err(DumpError::Usage(format!(
                 "could not open file \"{end_name}\""
             )));

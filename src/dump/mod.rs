@@ -163,7 +163,16 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
         prepare_fullpage_dir(dir)?;
     }
     let mut reader = new_reader(range);
-    let first = reader.find_first_record(range.start)?;
+    let first = loop {
+        match reader.find_first_record(range.start) {
+            // When following, the first record may simply not be written yet.
+            Err(ReadError::NoRecordAfter(_)) if opts.follow => {
+                std::thread::sleep(Duration::from_secs(1));
+                reader.refresh();
+            }
+            found => break found?,
+        }
+    };
     let version = range.info.version;
     let skipped = first != range.start && range.start.0 % range.seg_size != 0;
     if skipped && version <= PgVersion::V16 {

@@ -694,3 +694,88 @@ impl Reader {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::page::{XLP_FIRST_IS_OVERWRITE_CONTRECORD, XLP_LONG_HEADER};
+    use crate::wal::record::record_crc;
+
+    const SEG: u64 = 1 << 20;
+    const BASE: u64 = SEG; // segment 1
+
+    /// An XLOG record with `data_len` bytes of main data, its CRC filled in.
+    fn xlog_record(info: u8, prev: u64, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        if data.len() < 256 {
+            body.extend_from_slice(&[255, data.len() as u8]);
+        } else {
+            body.push(254);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        }
+        body.extend_from_slice(data);
+        let tot = (RECORD_HEADER_SIZE + body.len()) as u32;
+        let mut r = Vec::new();
+        r.extend_from_slice(&tot.to_le_bytes());
+        r.extend_from_slice(&0u32.to_le_bytes());
+        r.extend_from_slice(&prev.to_le_bytes());
+        r.extend_from_slice(&[info, 0, 0, 0, 0, 0, 0, 0]);
+        r.extend_from_slice(&body);
+        let crc = record_crc(&r);
+        r[20..24].copy_from_slice(&crc.to_le_bytes());
+        r
+    }
+
+    fn page_header(seg: &mut [u8], page: u64, info: u16, rem_len: u32) {
+        let off = (page - BASE) as usize;
+        seg[off..off + 2].copy_from_slice(&PgVersion::V15.page_magic().to_le_bytes());
+        seg[off + 2..off + 4].copy_from_slice(&info.to_le_bytes());
+        seg[off + 4..off + 8].copy_from_slice(&1u32.to_le_bytes());
+        seg[off + 8..off + 16].copy_from_slice(&page.to_le_bytes());
+        seg[off + 16..off + 20].copy_from_slice(&rem_len.to_le_bytes());
+        if info & XLP_LONG_HEADER != 0 {
+            seg[off + 24..off + 32].copy_from_slice(&42u64.to_le_bytes());
+            seg[off + 32..off + 36].copy_from_slice(&(SEG as u32).to_le_bytes());
+            seg[off + 36..off + 40].copy_from_slice(&(BLCKSZ as u32).to_le_bytes());
+        }
+    }
+
+    /// A record whose continuation was lost is dropped where the next page says its
+    /// contrecord was overwritten, and reading goes on with the OVERWRITE_CONTRECORD record.
+    #[test]
+    fn overwritten_contrecord_is_skipped() {
+        let mut seg = vec![0u8; SEG as usize];
+        page_header(&mut seg, BASE, XLP_LONG_HEADER, 0);
+        let a_lsn = BASE + 40;
+        let a = xlog_record(0x20, 0, b"noop!!");
+        seg[40..40 + a.len()].copy_from_slice(&a);
+        let b_lsn = a_lsn + maxalign(a.len() as u64);
+        let b = xlog_record(0x20, a_lsn, &[7u8; 10_000]);
+        let b_off = (b_lsn - BASE) as usize;
+        seg[b_off..BLCKSZ].copy_from_slice(&b[..BLCKSZ - b_off]);
+        let page1 = BASE + PAGE;
+        page_header(&mut seg, page1, XLP_FIRST_IS_OVERWRITE_CONTRECORD, 0);
+        let mut payload = b_lsn.to_le_bytes().to_vec();
+        payload.extend_from_slice(&0i64.to_le_bytes());
+        let c = xlog_record(0xD0, a_lsn, &payload);
+        let c_off = (page1 - BASE) as usize + SHORT_HEADER_SIZE;
+        seg[c_off..c_off + c.len()].copy_from_slice(&c);
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(segment_file_name(1, 1, SEG)), &seg).unwrap();
+        let mut reader = Reader::open(WalDir::new(dir.path()), 1, Lsn(BASE)).unwrap();
+        assert_eq!(reader.find_first_record(Lsn(BASE)).unwrap(), Lsn(a_lsn));
+        let mut seen = Vec::new();
+        while let Some(rec) = reader.next_record().unwrap() {
+            seen.push((rec.lsn, rec.info()));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (Lsn(a_lsn), 0x20),
+                (Lsn(page1 + SHORT_HEADER_SIZE as u64), 0xD0)
+            ]
+        );
+        assert!(matches!(reader.end_reason(), Some(EndOfWal::Zeroed { .. })));
+    }
+}
