@@ -31,6 +31,18 @@ pub struct Resume {
     pub prev: Option<Lsn>,
 }
 
+/// Where a record read from `next` starts: past the page header when `next` is a page start
+/// (a record that ends exactly at a page end leaves the next position there).
+fn first_record_from(next: Lsn, seg_size: u64) -> Lsn {
+    use crate::wal::page::{LONG_HEADER_SIZE, SHORT_HEADER_SIZE};
+    const PAGE: u64 = crate::wal::record::BLCKSZ as u64;
+    match (next.0 % PAGE, next.0 % seg_size) {
+        (0, 0) => Lsn(next.0 + LONG_HEADER_SIZE as u64),
+        (0, _) => Lsn(next.0 + SHORT_HEADER_SIZE as u64),
+        _ => next,
+    }
+}
+
 /// Options whose semantics depend on record order across the whole run stay sequential.
 pub fn eligible(opts: &Options) -> bool {
     opts.limit.is_none()
@@ -80,7 +92,8 @@ fn read_chunk(range: &Range, opts: &Options, from: Lsn, limit: Lsn) -> Chunk {
 }
 
 /// Reads from `first` in parallel batches, handing each stitched chunk to `emit`; returns where
-/// sequential reading must continue.
+/// sequential reading must continue. Batches are read ahead on a separate thread so that
+/// formatting the next batch overlaps with writing out the current one.
 pub fn run(
     range: &Range,
     opts: &Options,
@@ -96,46 +109,81 @@ pub fn run(
         CHUNK.min(range.seg_size)
     };
     let batch = 2 * rayon::current_num_threads() as u64;
-    let mut next = first;
-    let mut prev: Option<Lsn> = None;
-    loop {
-        let base = next.0 - next.0 % chunk_size;
-        let bounds: Vec<(Lsn, Lsn)> = (0..batch)
-            .map(|i| {
-                let from = if i == 0 {
-                    next.0
-                } else {
-                    base + i * chunk_size
+    // Chunk i covers [base + i*size, base + (i+1)*size), except that the first starts at `first`.
+    let base = first.0 - first.0 % chunk_size;
+    let bounds_of = |i: u64| {
+        let from = if i == 0 {
+            first.0
+        } else {
+            base + i * chunk_size
+        };
+        (Lsn(from), Lsn(base + (i + 1) * chunk_size))
+    };
+    let in_range = |from: Lsn| range.end.is_none_or(|e| from < e);
+
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Chunk>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut i = 0u64;
+            loop {
+                let bounds: Vec<(Lsn, Lsn)> = (i..i + batch)
+                    .map(bounds_of)
+                    .take_while(|(from, _)| in_range(*from))
+                    .collect();
+                if bounds.is_empty() {
+                    return;
+                }
+                i += batch;
+                let chunks: Vec<Chunk> = bounds
+                    .par_iter()
+                    .map(|&(from, limit)| read_chunk(range, opts, from, limit))
+                    .collect();
+                let last_batch = chunks.iter().any(|c| !c.clean);
+                // A closed channel means the consumer stopped stitching: stop reading ahead.
+                if tx.send(chunks).is_err() || last_batch {
+                    return;
+                }
+            }
+        });
+        // Owned here so that returning early drops it, which stops the reader thread.
+        let rx = rx;
+        let mut next = first;
+        let mut prev: Option<Lsn> = None;
+        for chunks in rx.iter() {
+            for chunk in &chunks {
+                if !chunk.clean {
+                    return Ok(Resume { next, prev });
+                }
+                let Some((first_lsn, first_prev)) = chunk.first else {
+                    return Ok(Resume { next, prev });
                 };
-                (Lsn(from), Lsn(base + (i + 1) * chunk_size))
-            })
-            .take_while(|(from, _)| range.end.is_none_or(|e| *from < e))
-            .collect();
-        if bounds.is_empty() {
-            return Ok(Resume { next, prev });
-        }
-        let chunks: Vec<Chunk> = bounds
-            .par_iter()
-            .map(|&(from, limit)| read_chunk(range, opts, from, limit))
-            .collect();
-        for chunk in &chunks {
-            if !chunk.clean {
-                return Ok(Resume { next, prev });
+                let Some((last_lsn, last_end)) = chunk.last else {
+                    // A record covers the whole chunk; the next chunk must start at `next`.
+                    continue;
+                };
+                let linked = first_lsn == first_record_from(next, range.seg_size)
+                    && prev.is_none_or(|p| p == first_prev);
+                if !linked {
+                    return Ok(Resume { next, prev });
+                }
+                emit(chunk)?;
+                next = last_end;
+                prev = Some(last_lsn);
             }
-            let Some((first_lsn, first_prev)) = chunk.first else {
-                return Ok(Resume { next, prev });
-            };
-            let Some((last_lsn, last_end)) = chunk.last else {
-                // A record covers the whole chunk; the next chunk must start at `next`.
-                continue;
-            };
-            let linked = first_lsn == next && prev.is_none_or(|p| p == first_prev);
-            if !linked {
-                return Ok(Resume { next, prev });
-            }
-            emit(chunk)?;
-            next = last_end;
-            prev = Some(last_lsn);
         }
+        Ok(Resume { next, prev })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_record_position_skips_page_headers() {
+        let seg = 16 << 20;
+        assert_eq!(first_record_from(Lsn(0x15A0_0000), seg), Lsn(0x15A0_0018));
+        assert_eq!(first_record_from(Lsn(0x1500_0000), seg), Lsn(0x1500_0028));
+        assert_eq!(first_record_from(Lsn(0x15A0_0A40), seg), Lsn(0x15A0_0A40));
     }
 }

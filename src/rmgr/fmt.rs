@@ -15,27 +15,42 @@ fn local_zone() -> &'static jiff::tz::TimeZone {
     ZONE.get_or_init(|| jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC))
 }
 
+/// The local date, time and zone abbreviation of one second, as last formatted.
+struct LocalSecond {
+    secs: i64,
+    date_time: String,
+    zone: String,
+}
+
+thread_local! {
+    // Commit records come many to a second; formatting a local time is the expensive part.
+    static LAST_SECOND: std::cell::RefCell<Option<LocalSecond>> = const { std::cell::RefCell::new(None) };
+}
+
 /// pg_waldump's `timestamptz_to_str`: local time of the process's `TZ`, microseconds, zone
 /// abbreviation. Like the C code it truncates toward zero, so negative times print `.-00001`.
 pub fn write_timestamptz(out: &mut String, t: i64) {
     let secs = t / 1_000_000 + UNIX_EPOCH_IN_PG_SECONDS;
     let micros = (t % 1_000_000) as i32;
-    match jiff::Timestamp::from_second(secs) {
-        Ok(ts) => {
+    LAST_SECOND.with_borrow_mut(|last| {
+        if last.as_ref().is_none_or(|l| l.secs != secs) {
+            let Ok(ts) = jiff::Timestamp::from_second(secs) else {
+                // Out of the range localtime() handles; pg_waldump would print garbage.
+                let _ = write!(out, "(timestamp {t})");
+                return;
+            };
             let zoned = ts.to_zoned(local_zone().clone());
-            let _ = write!(
-                out,
-                "{}.{:06} {}",
-                zoned.strftime("%Y-%m-%d %H:%M:%S"),
-                micros,
-                zoned.strftime("%Z")
-            );
+            *last = Some(LocalSecond {
+                secs,
+                date_time: zoned.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                zone: zoned.strftime("%Z").to_string(),
+            });
         }
-        // Out of the range localtime() handles; pg_waldump would print garbage, we print the number.
-        Err(_) => {
-            let _ = write!(out, "(timestamp {t})");
-        }
-    }
+        let l = last.as_ref().expect("filled above");
+        out.push_str(&l.date_time);
+        let _ = write!(out, ".{micros:06} ");
+        out.push_str(&l.zone);
+    });
 }
 
 /// `relpathperm()` with a fork: `base/5/16384`, `global/1262`, `pg_tblspc/…/PG_15_…/5/16384_vm`.
@@ -107,10 +122,12 @@ pub fn push_hex(out: &mut String, v: u32, width: usize) {
     push_ascii(out, &buf[start..]);
 }
 
+/// Byte by byte: for the few characters of a number this beats a `memcpy` call.
 fn push_ascii(out: &mut String, bytes: &[u8]) {
-    debug_assert!(bytes.is_ascii());
-    // SAFETY: callers pass only ASCII digits, hex digits and spaces, which are valid UTF-8.
-    out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(char::from(b));
+    }
 }
 
 /// `%X/%08X`.

@@ -257,7 +257,9 @@ impl Reader {
             let hdr = header.size() as u64;
             if header.is_contrecord() {
                 if maxalign(u64::from(header.rem_len)) >= PAGE - hdr {
-                    ptr = page + PAGE;
+                    ptr = page
+                        .checked_add(PAGE)
+                        .ok_or(ReadError::NoRecordAfter(lsn))?;
                     continue;
                 }
                 ptr = page + hdr + maxalign(u64::from(header.rem_len));
@@ -549,6 +551,12 @@ impl Reader {
                     self.invalid_record(lsn, format!("contrecord is requested by {}", Lsn(lsn)))
                 );
             }
+            if lsn % 8 != 0 {
+                return Err(self.invalid_record(
+                    lsn,
+                    format!("invalid record offset at {}: not MAXALIGNed", Lsn(lsn)),
+                ));
+            }
             let in_page = (lsn % PAGE) as usize;
             let tot_len = {
                 let p = self.page_bytes(page);
@@ -568,6 +576,15 @@ impl Reader {
                 return Err(self.invalid_record(
                     lsn,
                     format!("invalid record length: wanted {RECORD_HEADER_SIZE}, got {tot_len}"),
+                ));
+            }
+            // Page headers add under 1% and a switch at most a segment: with this much room
+            // no position computed for this record can overflow.
+            let room = 2 * u64::from(tot_len) + 2 * PAGE + self.seg_size;
+            if lsn.checked_add(room).is_none() {
+                return Err(self.invalid_record(
+                    lsn,
+                    format!("record length {tot_len} runs past the end of the WAL address space"),
                 ));
             }
             let rec_end = self.record_end(lsn, u64::from(tot_len));
@@ -703,6 +720,8 @@ mod tests {
 
     const SEG: u64 = 1 << 20;
     const BASE: u64 = SEG; // segment 1
+    /// The last 1 MiB segment of the 64-bit WAL address space.
+    const TOP: u64 = u64::MAX - SEG + 1;
 
     /// An XLOG record with `data_len` bytes of main data, its CRC filled in.
     fn xlog_record(info: u8, prev: u64, data: &[u8]) -> Vec<u8> {
@@ -727,7 +746,7 @@ mod tests {
     }
 
     fn page_header(seg: &mut [u8], page: u64, info: u16, rem_len: u32) {
-        let off = (page - BASE) as usize;
+        let off = (page % SEG) as usize;
         seg[off..off + 2].copy_from_slice(&PgVersion::V15.page_magic().to_le_bytes());
         seg[off + 2..off + 4].copy_from_slice(&info.to_le_bytes());
         seg[off + 4..off + 8].copy_from_slice(&1u32.to_le_bytes());
@@ -777,5 +796,51 @@ mod tests {
             ]
         );
         assert!(matches!(reader.end_reason(), Some(EndOfWal::Zeroed { .. })));
+    }
+
+    fn top_segment() -> (tempfile::TempDir, Vec<u8>) {
+        let mut seg = vec![0u8; SEG as usize];
+        page_header(&mut seg, TOP, XLP_LONG_HEADER, 0);
+        (tempfile::tempdir().unwrap(), seg)
+    }
+
+    fn write_top(dir: &tempfile::TempDir, seg: &[u8]) -> Reader {
+        let name = segment_file_name(1, TOP / SEG, SEG);
+        std::fs::write(dir.path().join(name), seg).unwrap();
+        let info = SegmentInfo {
+            version: PgVersion::V15,
+            seg_size: SEG,
+            sysid: 42,
+        };
+        Reader::with_info(WalDir::new(dir.path()), 1, info, SEG)
+    }
+
+    /// A huge record length at the top of the address space is an error, not an overflow.
+    #[test]
+    fn record_running_past_the_address_space_is_an_error() {
+        let (dir, mut seg) = top_segment();
+        let mut rec = xlog_record(0x20, 0, b"x");
+        rec[0..4].copy_from_slice(&0xFFFF_0000u32.to_le_bytes());
+        seg[40..40 + rec.len()].copy_from_slice(&rec);
+        let mut reader = write_top(&dir, &seg);
+        reader.begin_read(Lsn(TOP + 40));
+        let err = reader.next_record().unwrap_err();
+        assert!(
+            err.to_string().contains("end of the WAL address space"),
+            "{err}"
+        );
+        // Searching forward from the last page ends cleanly too.
+        let mut reader = write_top(&dir, &seg);
+        assert!(reader.find_first_record(Lsn(u64::MAX - 100)).is_err());
+    }
+
+    /// Reading from a position no record can start at is an error, not a slice panic.
+    #[test]
+    fn unaligned_start_is_an_error() {
+        let (dir, seg) = top_segment();
+        let mut reader = write_top(&dir, &seg);
+        reader.begin_read(Lsn(TOP + PAGE - 3));
+        let err = reader.next_record().unwrap_err();
+        assert!(err.to_string().contains("invalid record offset"), "{err}");
     }
 }
