@@ -334,9 +334,6 @@ fn prune_and_freeze(rec: &Record<'_>, d: Data<'_>, out: &mut String) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use crate::rmgr::write_description;
-    use crate::wal::lsn::Lsn;
-    use crate::wal::record::decode_record;
     use crate::wal::version::PgVersion;
 
     // Whole records (hex) from throw-away clusters, each with the identify + description text
@@ -467,47 +464,9 @@ mod tests {
     ];
 
     fn check(version: PgVersion, cases: &[(&str, &str)]) {
-        for (expected, hex) in cases {
-            let bytes: Vec<u8> = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect();
-            let rec = decode_record(Lsn(0x100_0000), version, &bytes).unwrap();
-            let mut out = String::new();
-            write_description(&rec, &mut out).unwrap();
-            assert_eq!(&out, expected, "{version:?}");
-        }
-    }
-
-    /// Cutting the main data or block 0's data anywhere must give an error or some text, never
-    /// a panic (pg_waldump would read past the record there).
-    #[test]
-    fn truncated_payloads_do_not_panic() {
-        for (version, cases) in [
-            (PgVersion::V15, V15),
-            (PgVersion::V16, V16),
-            (PgVersion::V18, V18),
-        ] {
-            for (_, hex) in cases {
-                let bytes: Vec<u8> = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                    .collect();
-                let rec = decode_record(Lsn(0x100_0000), version, &bytes).unwrap();
-                for len in 0..rec.main_data.len() {
-                    let mut short = rec.clone();
-                    short.main_data = &rec.main_data[..len];
-                    let _ = write_description(&short, &mut String::new());
-                }
-                if let Some(pos) = rec.blocks.iter().position(|b| b.id == 0) {
-                    for len in 0..rec.blocks[pos].data.len() {
-                        let mut short = rec.clone();
-                        short.blocks[pos].data = &rec.blocks[pos].data[..len];
-                        let _ = write_description(&short, &mut String::new());
-                    }
-                }
-            }
-        }
+        crate::rmgr::common::testing::check_real_records(
+            cases.iter().map(|&(want, hex)| (version, hex, want)),
+        );
     }
 
     #[test]
