@@ -1,0 +1,247 @@
+//! The relation and type dictionary (`pglcr-catalog` JSON, see pglcr-catalog(5)): what WAL
+//! alone cannot tell, taken from a live server by `sql/catalog-export.sql`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::wal::lsn::Lsn;
+
+pub const FORMAT: &str = "pglcr-catalog";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("could not read catalog file \"{}\": {source}", .path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("catalog file \"{}\" is not valid: {source}", .path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("catalog file \"{}\" has format {format:?} version {version}; expected {FORMAT:?} version {FORMAT_VERSION}", .path.display())]
+    Format {
+        path: std::path::PathBuf,
+        format: String,
+        version: u32,
+    },
+    #[error("catalog taken at invalid LSN \"{0}\"")]
+    Lsn(String),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Database {
+    pub oid: u32,
+    pub name: String,
+    pub encoding: String,
+    pub tablespace: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Named {
+    pub oid: u32,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Column {
+    pub attnum: i16,
+    pub name: String,
+    pub type_oid: u32,
+    /// `format_type(atttypid, atttypmod)`; absent for dropped columns.
+    pub type_name: Option<String>,
+    /// `format_type(atttypid, NULL)`.
+    pub type_name_no_typmod: Option<String>,
+    pub typmod: i32,
+    pub attlen: i16,
+    pub attbyval: bool,
+    pub attalign: String,
+    pub attstorage: String,
+    pub attisdropped: bool,
+    pub attnotnull: bool,
+    pub attcompression: Option<String>,
+    pub atthasmissing: bool,
+    /// `attmissingval` as text (an array literal of one element).
+    pub attmissingval: Option<String>,
+}
+
+impl Column {
+    /// Alignment in bytes from `attalign` (`c`, `s`, `i`, `d`).
+    pub fn align(&self) -> usize {
+        align_of(&self.attalign)
+    }
+}
+
+pub fn align_of(code: &str) -> usize {
+    match code {
+        "s" => 2,
+        "i" => 4,
+        "d" => 8,
+        _ => 1,
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Relation {
+    pub oid: u32,
+    pub relfilenode: Option<u32>,
+    pub tablespace: u32,
+    pub shared: bool,
+    pub mapped: bool,
+    pub namespace: String,
+    pub name: String,
+    /// `relkind`: r table, p partitioned, t TOAST, m matview, i index, S sequence, …
+    pub kind: String,
+    /// `relpersistence`: p permanent, u unlogged, t temporary.
+    pub persistence: String,
+    /// `relreplident`: d default, n nothing, f full, i index.
+    pub replica_identity: String,
+    pub replica_identity_index: Option<u32>,
+    pub primary_key: Option<Vec<i16>>,
+    /// Columns of the replica identity key (primary key for DEFAULT, the index for INDEX).
+    pub identity_columns: Option<Vec<i16>>,
+    pub toast_relid: Option<u32>,
+    pub toast_relfilenode: Option<u32>,
+    pub partition_parent: Option<u32>,
+    /// For tables, TOAST tables, views, matviews, composite and foreign tables.
+    pub columns: Option<Vec<Column>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnumLabel {
+    pub oid: u32,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Type {
+    pub oid: u32,
+    pub name: String,
+    pub namespace: String,
+    /// `format_type(oid, NULL)`.
+    pub formatted: String,
+    pub typlen: i16,
+    pub typbyval: bool,
+    pub typalign: String,
+    /// `typtype`: b base, c composite, d domain, e enum, p pseudo, r range, m multirange.
+    pub typtype: String,
+    pub typcategory: String,
+    pub typdelim: String,
+    pub typelem: Option<u32>,
+    pub typarray: Option<u32>,
+    pub typbasetype: Option<u32>,
+    pub typtypmod: i32,
+    pub typrelid: Option<u32>,
+    /// Name of the output function, e.g. `int4out`, which identifies how to print values.
+    pub typoutput: String,
+    pub enum_labels: Option<Vec<EnumLabel>>,
+    pub range_subtype: Option<u32>,
+    pub multirange_of: Option<u32>,
+}
+
+/// The dictionary as stored on disk.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CatalogFile {
+    pub format: String,
+    pub format_version: u32,
+    pub taken_at_lsn: String,
+    pub server_version: String,
+    pub server_version_num: u32,
+    pub system_identifier: String,
+    pub timeline: u32,
+    pub database: Database,
+    pub settings: HashMap<String, String>,
+    pub tablespaces: Vec<Named>,
+    pub namespaces: Vec<Named>,
+    pub relations: Vec<Relation>,
+    pub types: Vec<Type>,
+}
+
+/// A loaded dictionary with lookups by relfilenode and by oid.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    pub file: CatalogFile,
+    pub taken_at: Lsn,
+    relation_by_oid: HashMap<u32, usize>,
+    relation_by_filenode: HashMap<(u32, u32), usize>,
+    type_by_oid: HashMap<u32, usize>,
+}
+
+impl Catalog {
+    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: CatalogFile =
+            serde_json::from_str(&text).map_err(|source| CatalogError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if file.format != FORMAT || file.format_version != FORMAT_VERSION {
+            return Err(CatalogError::Format {
+                path: path.to_path_buf(),
+                format: file.format.clone(),
+                version: file.format_version,
+            });
+        }
+        Catalog::new(file)
+    }
+
+    pub fn new(file: CatalogFile) -> Result<Catalog, CatalogError> {
+        let taken_at = file
+            .taken_at_lsn
+            .parse()
+            .map_err(|_| CatalogError::Lsn(file.taken_at_lsn.clone()))?;
+        let mut relation_by_oid = HashMap::new();
+        let mut relation_by_filenode = HashMap::new();
+        for (i, r) in file.relations.iter().enumerate() {
+            relation_by_oid.insert(r.oid, i);
+            if let Some(node) = r.relfilenode {
+                relation_by_filenode.insert((r.tablespace, node), i);
+            }
+        }
+        let type_by_oid = file
+            .types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.oid, i))
+            .collect();
+        Ok(Catalog {
+            file,
+            taken_at,
+            relation_by_oid,
+            relation_by_filenode,
+            type_by_oid,
+        })
+    }
+
+    pub fn database_oid(&self) -> u32 {
+        self.file.database.oid
+    }
+
+    pub fn relation(&self, oid: u32) -> Option<&Relation> {
+        self.relation_by_oid
+            .get(&oid)
+            .map(|&i| &self.file.relations[i])
+    }
+
+    /// The relation stored in `tablespace`/`relfilenode` (the WAL's RelFileLocator).
+    pub fn relation_by_filenode(&self, tablespace: u32, relfilenode: u32) -> Option<&Relation> {
+        self.relation_by_filenode
+            .get(&(tablespace, relfilenode))
+            .map(|&i| &self.file.relations[i])
+    }
+
+    pub fn type_(&self, oid: u32) -> Option<&Type> {
+        self.type_by_oid.get(&oid).map(|&i| &self.file.types[i])
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.file.settings.get(name).map(String::as_str)
+    }
+}
