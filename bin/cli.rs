@@ -40,6 +40,193 @@ pub enum Command {
                       pglcr dump -p /archive --stats=record 000000010000000000000001 000000010000000000000009"
     )]
     Dump(DumpArgs),
+
+    /// Export and inspect the relation and type dictionary
+    #[command(
+        long_about = "Work with the relation and type dictionary (see pglcr-catalog(5)): what WAL \
+                      alone cannot tell about tables, columns and types, taken from a live server."
+    )]
+    Catalog(CatalogArgs),
+
+    /// Decode WAL into the row changes of committed transactions
+    #[command(
+        long_about = "Decode WAL offline into the changes of committed transactions, in commit \
+                      order, printed as PostgreSQL's logical decoding output plugin would print \
+                      them for a slot: `--format test_decoding` and `--format wal2json` \
+                      (wal2json 2.5, format versions 1 and 2) give byte-identical output.\n\n\
+                      A catalog dictionary (`pglcr catalog export`, pglcr-catalog(5)) tells \
+                      tables, columns and types; it must be taken from the same database \
+                      system before the WAL to decode, and with no DDL in between.\n\n\
+                      Start: --start is a logical slot's consistent point (what \
+                      pg_create_logical_replication_slot returns; default: the LSN the catalog \
+                      was taken at). Transactions committed before it are not shown; if a \
+                      RUNNING_XACTS record is at the start, transactions that began before it \
+                      are not shown either, as a slot created there would not show them.\n\n\
+                      Output is written as pg_recvlogical -f writes it: each message followed \
+                      by a newline. Values print in the server's TimeZone as saved in the \
+                      catalog (--timezone overrides). A type whose output is not implemented is \
+                      an error naming the type, never approximate text.",
+        after_help = "Examples:\n  pglcr decode --catalog cat.json -p /archive --start 0/3000060\n  \
+                      pglcr decode --catalog cat.json -p /archive -o include-xids=0 -o skip-empty-xacts=1 -f changes.txt\n  \
+                      pglcr decode --catalog cat.json -p /archive --format wal2json -o format-version=2 -o include-lsn=1"
+    )]
+    Decode(DecodeArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DecodeFormatArg {
+    /// the text of PostgreSQL's test_decoding plugin
+    #[value(name = "test_decoding")]
+    TestDecoding,
+    /// the JSON of the wal2json plugin (2.5), format-version 1 (default) or 2
+    #[value(name = "wal2json")]
+    Wal2json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UnknownRelationsArg {
+    /// stop with an error naming the relation and LSN
+    Error,
+    /// leave the change out
+    Skip,
+}
+
+#[derive(Args, Debug)]
+pub struct DecodeArgs {
+    /// Catalog dictionary (from `pglcr catalog export`)
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub catalog: PathBuf,
+
+    /// WAL segment files to read (first and last; their directory is used when --path is not given)
+    #[arg(value_name = "SEGMENT", num_args = 0..=2)]
+    pub segments: Vec<String>,
+
+    /// Directory with the WAL segment files (plain, .partial, .zst, .gz)
+    #[arg(short = 'p', long = "path", value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// Start decoding at this LSN: a slot's consistent point (default: where the catalog was taken)
+    #[arg(short = 's', long = "start", value_name = "LSN")]
+    pub start: Option<String>,
+
+    /// Stop before any record that ends after this LSN (default: the end of the WAL)
+    #[arg(short = 'e', long = "end", value_name = "LSN")]
+    pub end: Option<String>,
+
+    /// Timeline to read
+    #[arg(short = 't', long = "timeline", value_name = "TLI")]
+    pub timeline: Option<u32>,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = DecodeFormatArg::TestDecoding)]
+    pub format: DecodeFormatArg,
+
+    /// Plugin option NAME[=VALUE], as pg_recvlogical -o takes it (repeatable). test_decoding:
+    /// include-xids, include-timestamp, skip-empty-xacts, only-local. wal2json: format-version,
+    /// include-xids, include-timestamp, include-lsn, include-origin, include-schemas,
+    /// include-types, include-typmod, include-type-oids, include-domain-data-type,
+    /// include-column-positions, include-not-null, include-pk, include-transaction,
+    /// pretty-print, actions, filter-tables, add-tables, filter-msg-prefixes,
+    /// add-msg-prefixes, filter-origins (include-default and write-in-chunks only off)
+    #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]", action = ArgAction::Append)]
+    pub options: Vec<String>,
+
+    /// Write to FILE ("-" for standard output, the default)
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Decode prepared transactions at PREPARE, as a slot created with two_phase does
+    #[arg(long = "two-phase")]
+    pub two_phase: bool,
+
+    /// What to do with changes of relations the catalog does not know
+    #[arg(long = "unknown-relations", value_enum, default_value_t = UnknownRelationsArg::Error)]
+    pub unknown_relations: UnknownRelationsArg,
+
+    /// Time zone for timestamptz values (default: the server's TimeZone from the catalog)
+    #[arg(long = "timezone", value_name = "TZ")]
+    pub timezone: Option<String>,
+
+    /// Report on stderr where reading stopped
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogArgs {
+    #[command(subcommand)]
+    pub command: CatalogCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Export the dictionary of a database from a live server
+    #[command(
+        disable_help_flag = true,
+        long_about = "Connect to a PostgreSQL server, run the catalog export query \
+                      (sql/catalog-export.sql, the same query psql can run) in one REPEATABLE \
+                      READ READ ONLY transaction, check the result and write it as one JSON \
+                      document in the pglcr-catalog(5) format.\n\n\
+                      Connection: as with psql. -d takes a database name or a connection string \
+                      (\"host=... port=... user=... dbname=...\" or a postgresql:// URI). Fields \
+                      of a connection string take precedence over -h, -p and -U; fields set by \
+                      neither come from the environment variables PGHOST, PGHOSTADDR, PGPORT, \
+                      PGUSER, PGDATABASE, PGPASSWORD, PGPASSFILE, PGAPPNAME, PGOPTIONS, \
+                      PGCONNECT_TIMEOUT and PGSSLMODE, then from the defaults: the unix socket \
+                      in /var/run/postgresql then localhost, port 5432, the operating-system \
+                      user name, and a database named like the user. A password not given \
+                      otherwise is looked up in the password file (passfile, PGPASSFILE, or \
+                      ~/.pgpass; ignored when group or world can read it). pglcr is built \
+                      without TLS: sslmode disable, allow and prefer connect without \
+                      encryption; require, verify-ca and verify-full are refused.\n\n\
+                      Output: the JSON document goes to FILE, replaced atomically (written to a \
+                      temporary file in the same directory, synced to disk, then renamed), or \
+                      to standard output when -o is absent or \"-\".\n\n\
+                      Exit status: 0 on success, 1 when the connection or the query fails or \
+                      the output cannot be written.",
+        after_help = "Examples:\n  pglcr catalog export -d sales -o sales.catalog.json\n  \
+                      pglcr catalog export -h /var/run/postgresql -p 5433 -U postgres -d sales\n  \
+                      pglcr catalog export -d \"postgresql://replicator@db1:5432/sales\" -o -\n  \
+                      PGHOST=db1 PGDATABASE=sales pglcr catalog export -o sales.catalog.json"
+    )]
+    Export(CatalogExportArgs),
+}
+
+/// psql-style connection options.
+#[derive(Args, Debug)]
+pub struct ConnArgs {
+    /// Database name, or a connection string ("key=value ..." or postgresql:// URI) whose
+    /// fields take precedence over -h, -p and -U
+    #[arg(short = 'd', long = "dbname", value_name = "CONNSTR")]
+    pub dbname: Option<String>,
+
+    /// Server host name, or unix-socket directory (default: PGHOST, else /var/run/postgresql
+    /// then localhost)
+    #[arg(short = 'h', long = "host", value_name = "HOSTNAME")]
+    pub host: Option<String>,
+
+    /// Server port (default: PGPORT, else 5432)
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// User name (default: PGUSER, else the operating-system user name)
+    #[arg(short = 'U', long = "username", value_name = "USERNAME")]
+    pub username: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogExportArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Write the dictionary to FILE (atomically replaced) instead of standard output; "-" is
+    /// standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print help (-h is --host, as in psql)
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub help: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, DumpArgs, FormatArg, StatsArg};
+use cli::{CatalogCommand, CatalogExportArgs, Cli, Command, DumpArgs, FormatArg, StatsArg};
+use pglcr::catalog::export as catalog_export;
 use pglcr::dump::{self, DumpError, Filter, Format, Options, RangeRequest, StatsMode};
+use pglcr::pgconn::{ConnOptions, ConnParams};
 use pglcr::rmgr;
 use pglcr::wal::lsn::Lsn;
 use pglcr::wal::reader::EndOfWal;
@@ -18,6 +20,86 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => run_dump(args),
+        Command::Catalog(c) => match c.command {
+            CatalogCommand::Export(args) => run_catalog_export(args),
+        },
+        Command::Decode(args) => run_decode(args),
+    }
+}
+
+fn run_decode(args: cli::DecodeArgs) -> ExitCode {
+    use pglcr::decode::{self, DecodeError, Format, Request};
+    use pglcr::output::UnknownRelations;
+    let parsed = (|| -> Result<Request, String> {
+        Ok(Request {
+            catalog: args.catalog.clone(),
+            start: args.start.as_deref().map(parse_lsn).transpose()?,
+            end: args.end.as_deref().map(parse_lsn).transpose()?,
+            path: args.path.clone(),
+            segments: args.segments.clone(),
+            timeline: args.timeline,
+            format: match args.format {
+                cli::DecodeFormatArg::TestDecoding => Format::TestDecoding,
+                cli::DecodeFormatArg::Wal2json => Format::Wal2json,
+            },
+            plugin_options: args
+                .options
+                .iter()
+                .map(|o| match o.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (o.clone(), None),
+                })
+                .collect(),
+            two_phase: args.two_phase,
+            unknown_relations: match args.unknown_relations {
+                cli::UnknownRelationsArg::Error => UnknownRelations::Error,
+                cli::UnknownRelationsArg::Skip => UnknownRelations::Skip,
+            },
+            timezone: args.timezone.clone(),
+        })
+    })();
+    let request = match parsed {
+        Ok(r) => r,
+        Err(msg) => return usage_error(msg),
+    };
+    let result = match args.file.as_deref() {
+        Some(path) if path != std::path::Path::new("-") => {
+            let file = match std::fs::File::create(path) {
+                Ok(f) => f,
+                Err(e) => return fail(format!("could not open \"{}\": {e}", path.display())),
+            };
+            let mut out = std::io::BufWriter::new(file);
+            decode::run(&request, &mut out).and_then(|s| {
+                out.flush().map_err(DecodeError::Write)?;
+                Ok(s)
+            })
+        }
+        _ => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            decode::run(&request, &mut out).and_then(|s| {
+                out.flush().map_err(DecodeError::Write)?;
+                Ok(s)
+            })
+        }
+    };
+    match result {
+        Ok(summary) => {
+            if args.verbose {
+                if let Some(end) = &summary.end {
+                    eprintln!("pglcr: {end}");
+                }
+                if summary.open_transactions > 0 {
+                    eprintln!(
+                        "pglcr: {} transactions still open at the end (not shown)",
+                        summary.open_transactions
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(DecodeError::Usage(msg)) => usage_error(msg),
+        Err(e) => fail(e),
     }
 }
 
@@ -179,4 +261,37 @@ fn run_dump(args: DumpArgs) -> ExitCode {
         Err(DumpError::Usage(msg)) => usage_error(msg),
         Err(e) => fail(e),
     }
+}
+
+fn run_catalog_export(args: CatalogExportArgs) -> ExitCode {
+    let opts = ConnOptions {
+        dbname: args.conn.dbname,
+        host: args.conn.host,
+        port: args.conn.port,
+        user: args.conn.username,
+    };
+    let params = match ConnParams::resolve(&opts) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let export = match catalog_export::export(&params) {
+        Ok(e) => e,
+        Err(e) => return fail(e),
+    };
+    let mut text = export.json;
+    text.push('\n');
+    match args.output.as_deref() {
+        Some(path) if path.as_os_str() != "-" => {
+            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
+                return fail(format!("could not write \"{}\": {e}", path.display()));
+            }
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                return fail(format!("could not write output: {e}"));
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }

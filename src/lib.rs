@@ -1,6 +1,12 @@
 //! pglcr: read PostgreSQL write-ahead log offline.
 
 pub mod catalog;
+pub mod decode;
 pub mod dump;
+pub mod durable;
+pub mod logical;
+pub mod output;
+pub mod pgconn;
 pub mod rmgr;
+pub mod tuple;
 pub mod wal;

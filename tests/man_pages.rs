@@ -18,10 +18,20 @@ fn pages() -> Vec<(String, Vec<u8>)> {
         buf
     };
     let mut pages = vec![("pglcr.1".to_string(), render(cmd.clone()))];
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-        let name = format!("pglcr-{}", sub.get_name());
-        pages.push((format!("{name}.1"), render(sub.clone().name(name))));
+    // one page per subcommand at every level: pglcr-catalog.1, pglcr-catalog-export.1, …
+    fn add(
+        parent: &str,
+        cmd: &clap::Command,
+        render: &dyn Fn(clap::Command) -> Vec<u8>,
+        pages: &mut Vec<(String, Vec<u8>)>,
+    ) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{parent}-{}", sub.get_name());
+            pages.push((format!("{name}.1"), render(sub.clone().name(&name))));
+            add(&name, sub, render, pages);
+        }
     }
+    add("pglcr", &cmd, &render, &mut pages);
     pages
 }
 

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::wal::lsn::Lsn;
 
+pub mod export;
+
 pub const FORMAT: &str = "pglcr-catalog";
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -177,14 +179,19 @@ impl Catalog {
             path: path.to_path_buf(),
             source,
         })?;
+        Catalog::from_json(&text, path)
+    }
+
+    /// Parses and checks a dictionary's JSON text; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &Path) -> Result<Catalog, CatalogError> {
         let file: CatalogFile =
-            serde_json::from_str(&text).map_err(|source| CatalogError::Parse {
-                path: path.to_path_buf(),
+            serde_json::from_str(text).map_err(|source| CatalogError::Parse {
+                path: origin.to_path_buf(),
                 source,
             })?;
         if file.format != FORMAT || file.format_version != FORMAT_VERSION {
             return Err(CatalogError::Format {
-                path: path.to_path_buf(),
+                path: origin.to_path_buf(),
                 format: file.format.clone(),
                 version: file.format_version,
             });

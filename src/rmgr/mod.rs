@@ -19,18 +19,18 @@ mod gist;
 mod hash;
 mod heap;
 mod heap2;
-mod logicalmsg;
+pub mod logicalmsg;
 mod multixact;
 mod relmap;
 mod replorigin;
 mod seq;
 mod smgr;
 mod spgist;
-mod standby;
+pub mod standby;
 mod tblspc;
 #[cfg(test)]
 mod version_tests;
-mod xact;
+pub mod xact;
 mod xlog;
 
 pub(crate) mod common;

@@ -1,0 +1,171 @@
+//! `pglcr decode`: WAL → logical decoder → output plugin text, as PostgreSQL's logical
+//! decoding with test_decoding or wal2json would print for a slot.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::catalog::{Catalog, CatalogError};
+use crate::dump::{locate, DumpError, RangeRequest};
+use crate::logical::{self, Decoder, DecoderOptions};
+use crate::logical::Event;
+use crate::output::{test_decoding, wal2json, OutputError, Resolver, UnknownRelations};
+use crate::tuple::types::{OutputContext, TypeError};
+use crate::wal::lsn::Lsn;
+use crate::wal::reader::{EndOfWal, ReadError, Reader};
+use crate::wal::segment::WalDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Range(#[from] DumpError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Decode(#[from] logical::DecodeError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("output settings from the catalog: {0}")]
+    Settings(#[from] TypeError),
+    #[error("the catalog is from database system {catalog}, the WAL from {wal}")]
+    OtherSystem { catalog: String, wal: u64 },
+    #[error("could not write output: {0}")]
+    Write(std::io::Error),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    TestDecoding,
+    Wal2json,
+}
+
+/// The output plugin chosen by [`Format`].
+enum Writer<'c> {
+    TestDecoding(test_decoding::Writer<'c>),
+    Wal2json(wal2json::Writer<'c>),
+}
+
+impl Writer<'_> {
+    fn write_event(&mut self, event: &Event, out: &mut Vec<u8>) -> Result<(), OutputError> {
+        match self {
+            Writer::TestDecoding(w) => w.write_event(event, out),
+            Writer::Wal2json(w) => w.write_event(event, out),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub catalog: PathBuf,
+    pub start: Option<Lsn>,
+    pub end: Option<Lsn>,
+    pub path: Option<PathBuf>,
+    pub segments: Vec<String>,
+    pub timeline: Option<u32>,
+    pub format: Format,
+    /// Plugin options, `name` or `name=value`.
+    pub plugin_options: Vec<(String, Option<String>)>,
+    pub two_phase: bool,
+    pub unknown_relations: UnknownRelations,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Summary {
+    pub start: Lsn,
+    pub end: Option<EndOfWal>,
+    pub open_transactions: usize,
+}
+
+pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
+    let catalog = Catalog::load(&req.catalog)?;
+    let start = req.start.unwrap_or(catalog.taken_at);
+    let range = locate::resolve(&RangeRequest {
+        path: req.path.clone(),
+        start_seg: req.segments.first().cloned(),
+        end_seg: (req.segments.len() > 1).then(|| req.segments[req.segments.len() - 1].clone()),
+        start: Some(start),
+        end: req.end,
+        timeline: req.timeline,
+    })?;
+    if catalog.file.system_identifier != range.info.sysid.to_string() {
+        return Err(DecodeError::OtherSystem {
+            catalog: catalog.file.system_identifier.clone(),
+            wal: range.info.sysid,
+        });
+    }
+    let mut ctx = OutputContext::from_catalog(&catalog)?;
+    if let Some(tz) = &req.timezone {
+        ctx.set_time_zone(tz)?;
+    }
+    let resolver = Resolver::new(&catalog, req.unknown_relations);
+    let (mut writer, two_phase) = match req.format {
+        Format::TestDecoding => {
+            let mut plugin = test_decoding::Options::default();
+            for (name, value) in &req.plugin_options {
+                test_decoding::set_option(&mut plugin, name, value.as_deref())
+                    .map_err(DecodeError::Usage)?;
+            }
+            let w = test_decoding::Writer::new(plugin, resolver, ctx);
+            (Writer::TestDecoding(w), req.two_phase)
+        }
+        Format::Wal2json => {
+            let mut plugin = wal2json::Options::default();
+            for (name, value) in &req.plugin_options {
+                wal2json::set_option(&mut plugin, name, value.as_deref())
+                    .map_err(DecodeError::Usage)?;
+            }
+            // wal2json has no two-phase callbacks: PostgreSQL decodes prepared transactions
+            // at COMMIT PREPARED for it even on a two_phase slot.
+            let w = wal2json::Writer::new(plugin, resolver, ctx);
+            (Writer::Wal2json(w), false)
+        }
+    };
+    let mut decoder = Decoder::new(DecoderOptions {
+        database: catalog.database_oid(),
+        start,
+        two_phase,
+        two_phase_skip_gid: Some("_nodecode".into()),
+    });
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(start)?;
+    reader.begin_read(first);
+    let mut buf = Vec::with_capacity(1 << 20);
+    let end = loop {
+        let more = match reader.next_record()? {
+            Some(rec) => {
+                decoder.feed(&rec)?;
+                true
+            }
+            None => false,
+        };
+        if !more {
+            break reader.end_reason().cloned();
+        }
+        while let Some(event) = decoder.pop() {
+            writer.write_event(&event, &mut buf)?;
+        }
+        if buf.len() >= 1 << 20 {
+            out.write_all(&buf).map_err(DecodeError::Write)?;
+            buf.clear();
+        }
+    };
+    while let Some(event) = decoder.pop() {
+        writer.write_event(&event, &mut buf)?;
+    }
+    out.write_all(&buf).map_err(DecodeError::Write)?;
+    Ok(Summary {
+        start,
+        end,
+        open_transactions: decoder.open_transactions(),
+    })
+}

@@ -1,0 +1,345 @@
+//! Rendering decoded transactions: resolving changes to relations and column values (TOAST
+//! reassembly included), and the output formats.
+
+pub mod ident;
+pub mod test_decoding;
+pub mod wal2json;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use crate::catalog::{Catalog, Column, Relation};
+use crate::logical::{Change, ChangeKind, LoggedTuple};
+use crate::tuple::{self, Datum, HeapTuple, Varlena};
+use crate::wal::lsn::Lsn;
+use crate::wal::record::RelFileLocator;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("change at {lsn}: relation with relfilenode {}/{}/{} is not in the catalog (taken at {catalog_lsn}); re-export the catalog or use --unknown-relations=skip", .locator.spc, .locator.db, .locator.rel)]
+    UnknownRelation {
+        lsn: Lsn,
+        locator: RelFileLocator,
+        catalog_lsn: Lsn,
+    },
+    #[error("change at {lsn}: relation with OID {oid} is not in the catalog")]
+    UnknownRelationOid { lsn: Lsn, oid: u32 },
+    #[error("change at {lsn} in {relation}: {source}")]
+    Tuple {
+        lsn: Lsn,
+        relation: String,
+        source: Box<tuple::TupleError>,
+    },
+    #[error("change at {lsn} in {relation}, column {column}: {source}")]
+    Value {
+        lsn: Lsn,
+        relation: String,
+        column: String,
+        source: Box<tuple::types::TypeError>,
+    },
+    /// An error the output plugin itself reports (wal2json: "… is not a number").
+    #[error("change at {lsn}: {message}")]
+    Plugin { lsn: Lsn, message: String },
+    #[error("change at {lsn} in {relation}, column {column}: the column was added with a default after the row was written; values missing from old rows are not supported yet")]
+    MissingValue {
+        lsn: Lsn,
+        relation: String,
+        column: String,
+    },
+}
+
+/// What to do with changes of relations the catalog does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UnknownRelations {
+    #[default]
+    Error,
+    Skip,
+}
+
+/// One column value, ready for a type output function.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value<'t> {
+    Null,
+    /// An out-of-line value this transaction did not write (an UPDATE that kept it).
+    UnchangedToast,
+    /// Fixed-length bytes, or a varlena payload detoasted and decompressed.
+    Bytes(Cow<'t, [u8]>),
+}
+
+/// A tuple's live columns (dropped columns left out) with their values.
+pub struct Row<'c, 't> {
+    pub values: Vec<(&'c Column, Value<'t>)>,
+}
+
+pub enum Resolved<'c, 't> {
+    Insert {
+        rel: &'c Relation,
+        new: Row<'c, 't>,
+    },
+    Update {
+        rel: &'c Relation,
+        old: Option<Row<'c, 't>>,
+        new: Option<Row<'c, 't>>,
+    },
+    Delete {
+        rel: &'c Relation,
+        old: Option<Row<'c, 't>>,
+    },
+    Truncate {
+        rels: Vec<&'c Relation>,
+        cascade: bool,
+        restart_seqs: bool,
+    },
+    Message {
+        prefix: &'t [u8],
+        content: &'t [u8],
+    },
+}
+
+/// Resolves a transaction's changes in order, keeping the TOAST chunks it wrote, as the
+/// reorder buffer does while replaying a transaction.
+pub struct Resolver<'c> {
+    catalog: &'c Catalog,
+    unknown: UnknownRelations,
+    /// Relations with OIDs below this are catalogs (`IsCatalogRelationOid`).
+    first_user_oid: u32,
+    toast: HashMap<u32, Vec<(i32, Vec<u8>)>>,
+}
+
+impl<'c> Resolver<'c> {
+    pub fn new(catalog: &'c Catalog, unknown: UnknownRelations) -> Resolver<'c> {
+        // FirstUnpinnedObjectId since PostgreSQL 15, FirstBootstrapObjectId before.
+        let first_user_oid = if catalog.file.server_version_num >= 150000 {
+            12000
+        } else {
+            10000
+        };
+        Resolver {
+            catalog,
+            unknown,
+            first_user_oid,
+            toast: HashMap::new(),
+        }
+    }
+
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
+    /// Starts a new transaction: forgets TOAST chunks of the previous one.
+    pub fn begin(&mut self) {
+        self.toast.clear();
+    }
+
+    fn relation(
+        &self,
+        lsn: Lsn,
+        locator: RelFileLocator,
+        has_tuple: bool,
+    ) -> Result<Option<&'c Relation>, OutputError> {
+        match self.catalog.relation_by_filenode(locator.spc, locator.rel) {
+            Some(rel) if rel.oid < self.first_user_oid => Ok(None),
+            Some(rel) => Ok(Some(rel)),
+            // Without tuple data nothing would be shown, as PostgreSQL does for such changes.
+            None if !has_tuple || self.unknown == UnknownRelations::Skip => Ok(None),
+            None => Err(OutputError::UnknownRelation {
+                lsn,
+                locator,
+                catalog_lsn: self.catalog.taken_at,
+            }),
+        }
+    }
+
+    fn row<'t>(
+        &self,
+        lsn: Lsn,
+        rel: &'c Relation,
+        t: &'t LoggedTuple,
+    ) -> Result<Row<'c, 't>, OutputError> {
+        let relname = || format!("{}.{}", rel.namespace, rel.name);
+        let columns: &'c [Column] = rel.columns.as_deref().unwrap_or(&[]);
+        let tuple = HeapTuple {
+            infomask2: t.infomask2,
+            infomask: t.infomask,
+            hoff: t.hoff,
+            data: &t.data,
+        };
+        let datums = tuple::deform(&tuple, columns).map_err(|source| OutputError::Tuple {
+            lsn,
+            relation: relname(),
+            source: Box::new(source),
+        })?;
+        let mut values = Vec::with_capacity(columns.len());
+        for (col, datum) in columns.iter().zip(datums) {
+            let tuple_err = |source| OutputError::Tuple {
+                lsn,
+                relation: relname(),
+                source: Box::new(source),
+            };
+            let value = match datum {
+                Datum::Dropped => continue,
+                Datum::Null => Value::Null,
+                Datum::Missing if !col.atthasmissing => Value::Null,
+                Datum::Missing => {
+                    return Err(OutputError::MissingValue {
+                        lsn,
+                        relation: relname(),
+                        column: col.name.clone(),
+                    })
+                }
+                Datum::Fixed(b) | Datum::CString(b) => Value::Bytes(Cow::Borrowed(b)),
+                Datum::Varlena(Varlena::External(p)) => match self.toast.get(&p.value_id) {
+                    Some(chunks) => Value::Bytes(Cow::Owned(
+                        tuple::toast_chunks_to_value(
+                            &p,
+                            chunks.iter().map(|(seq, d)| (*seq, d.as_slice())),
+                        )
+                        .map_err(tuple_err)?,
+                    )),
+                    None => Value::UnchangedToast,
+                },
+                Datum::Varlena(v) => Value::Bytes(v.detoast_inline().map_err(tuple_err)?),
+            };
+            values.push((col, value));
+        }
+        Ok(Row { values })
+    }
+
+    /// Stores a TOAST chunk (`chunk_id`, `chunk_seq`, `chunk_data`).
+    fn add_chunk(
+        &mut self,
+        lsn: Lsn,
+        rel: &'c Relation,
+        t: &LoggedTuple,
+    ) -> Result<(), OutputError> {
+        let row = self.row(lsn, rel, t)?;
+        let bad = || OutputError::Tuple {
+            lsn,
+            relation: format!("{}.{}", rel.namespace, rel.name),
+            source: Box::new(tuple::TupleError::Toast {
+                value_id: 0,
+                reason: "TOAST chunk row is not (oid, int4, bytea)".into(),
+            }),
+        };
+        let [(_, Value::Bytes(id)), (_, Value::Bytes(seq)), (_, Value::Bytes(data))] =
+            row.values.as_slice()
+        else {
+            return Err(bad());
+        };
+        let (Ok(id), Ok(seq)) = (<[u8; 4]>::try_from(&id[..]), <[u8; 4]>::try_from(&seq[..]))
+        else {
+            return Err(bad());
+        };
+        self.toast
+            .entry(u32::from_le_bytes(id))
+            .or_default()
+            .push((i32::from_le_bytes(seq), data.to_vec()));
+        Ok(())
+    }
+
+    /// Resolves one change; `None` for changes nothing is shown for (catalog tables, TOAST
+    /// chunks, which are kept for the row that follows). `next` is the change after it, to
+    /// keep TOAST chunks across the rows of one multi-insert.
+    pub fn resolve<'t>(
+        &mut self,
+        change: &'t Change,
+        next: Option<&Change>,
+    ) -> Result<Option<Resolved<'c, 't>>, OutputError> {
+        let lsn = change.lsn;
+        let resolved = match &change.kind {
+            ChangeKind::Insert { rel, new } => {
+                let Some(r) = self.relation(lsn, *rel, true)? else {
+                    return Ok(None);
+                };
+                if r.kind == "t" {
+                    self.add_chunk(lsn, r, new)?;
+                    return Ok(None);
+                }
+                Resolved::Insert {
+                    rel: r,
+                    new: self.row(lsn, r, new)?,
+                }
+            }
+            ChangeKind::Update { rel, old, new } => {
+                let Some(r) = self.relation(lsn, *rel, old.is_some() || new.is_some())? else {
+                    return Ok(None);
+                };
+                if r.kind == "t" {
+                    return Ok(None);
+                }
+                Resolved::Update {
+                    rel: r,
+                    old: old.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
+                    new: new.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
+                }
+            }
+            ChangeKind::Delete { rel, old } => {
+                let Some(r) = self.relation(lsn, *rel, old.is_some())? else {
+                    return Ok(None);
+                };
+                if r.kind == "t" {
+                    return Ok(None);
+                }
+                Resolved::Delete {
+                    rel: r,
+                    old: old.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
+                }
+            }
+            ChangeKind::Truncate {
+                relids,
+                cascade,
+                restart_seqs,
+            } => {
+                let mut rels = Vec::with_capacity(relids.len());
+                for &oid in relids {
+                    let r = self
+                        .catalog
+                        .relation(oid)
+                        .ok_or(OutputError::UnknownRelationOid { lsn, oid })?;
+                    if r.oid >= self.first_user_oid {
+                        rels.push(r);
+                    }
+                }
+                Resolved::Truncate {
+                    rels,
+                    cascade: *cascade,
+                    restart_seqs: *restart_seqs,
+                }
+            }
+            ChangeKind::Message { prefix, content } => Resolved::Message { prefix, content },
+        };
+        // TOAST chunks belong to the next row change; the rows of one multi-insert (same
+        // record) share the chunks written before it.
+        let same_batch = next.is_some_and(|n| n.lsn == lsn);
+        if !same_batch {
+            self.toast.clear();
+        }
+        Ok(Some(resolved))
+    }
+}
+
+/// `format_type_be` as it runs inside logical decoding, where `search_path` holds only
+/// `pg_catalog`: types of other schemas are schema-qualified (`public.mood`, `public.mood[]`).
+/// Types of `pg_catalog` print as the catalog export saw them (`integer`, `character varying`).
+pub fn decoding_type_name(catalog: &Catalog, col: &Column, server_major: u32) -> String {
+    let fallback = || col.type_name_no_typmod.clone().unwrap_or_default();
+    let Some(t) = catalog.type_(col.type_oid) else {
+        return fallback();
+    };
+    let qualified = |t: &crate::catalog::Type| {
+        let mut s = String::new();
+        ident::push_qualified_identifier(&mut s, &t.namespace, &t.name, server_major);
+        s
+    };
+    if t.namespace != "pg_catalog" {
+        return qualified(t);
+    }
+    // An array of a type outside pg_catalog lives in the element's schema, so it was handled
+    // above; arrays in pg_catalog of such elements do not exist.
+    match t.typelem.and_then(|e| catalog.type_(e)) {
+        Some(elem) if t.typlen == -1 && elem.namespace != "pg_catalog" => {
+            format!("{}[]", qualified(elem))
+        }
+        _ => fallback(),
+    }
+}

@@ -1,0 +1,1517 @@
+//! The text of the wal2json output plugin (version 2.5), format versions 1 and 2.
+//!
+//! Format 1 prints one JSON document per transaction (`{"change":[…]}`), format 2 one JSON
+//! object per change, with optional BEGIN and COMMIT objects. Both follow wal2json's quirks
+//! exactly: NaN and ±Infinity print as `null`, unchanged TOAST columns are left out, type
+//! names that start with a double quote are not escaped again, and in format 1 a
+//! non-transactional message counts the changes of the transaction before it when it decides
+//! whether to print a leading comma.
+
+use crate::catalog::{Catalog, Column, Relation};
+use crate::logical::{Change, Event, Txn, TxnEnd};
+use crate::tuple::types::{self, OutputContext};
+use crate::wal::lsn::Lsn;
+
+use super::ident::push_qualified_identifier;
+use super::{OutputError, Resolved, Resolver, Row, Value};
+
+const BOOL: u32 = 16;
+const BYTEA: u32 = 17;
+const INT8: u32 = 20;
+const INT2: u32 = 21;
+const INT4: u32 = 23;
+const OID: u32 = 26;
+const FLOAT4: u32 = 700;
+const FLOAT8: u32 = 701;
+const BPCHAR: u32 = 1042;
+const VARCHAR: u32 = 1043;
+const TIME: u32 = 1083;
+const TIMESTAMP: u32 = 1114;
+const TIMESTAMPTZ: u32 = 1184;
+const INTERVAL: u32 = 1186;
+const TIMETZ: u32 = 1266;
+const BIT: u32 = 1560;
+const VARBIT: u32 = 1562;
+const NUMERIC: u32 = 1700;
+
+/// Which changes are printed (`actions`).
+#[derive(Clone, Debug)]
+pub struct Actions {
+    pub insert: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+}
+
+/// One entry of `filter-tables` / `add-tables`: `schema.table`, `*` for any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SelectTable {
+    pub schema: String,
+    pub table: String,
+    pub all_schemas: bool,
+    pub all_tables: bool,
+}
+
+impl SelectTable {
+    fn matches(&self, schema: &str, table: &str) -> bool {
+        (self.all_schemas || self.schema == schema) && (self.all_tables || self.table == table)
+    }
+}
+
+/// The plugin options (`pg_recvlogical -o name=value`), with wal2json's defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub format_version: i32,
+    pub include_transaction: bool,
+    pub include_xids: bool,
+    pub include_timestamp: bool,
+    pub include_origin: bool,
+    pub include_schemas: bool,
+    pub include_types: bool,
+    pub include_type_oids: bool,
+    pub include_typmod: bool,
+    pub include_domain_data_type: bool,
+    pub include_column_positions: bool,
+    pub include_not_null: bool,
+    pub include_pk: bool,
+    pub include_lsn: bool,
+    pub pretty_print: bool,
+    pub actions: Actions,
+    pub filter_origins: Vec<u32>,
+    pub filter_tables: Vec<SelectTable>,
+    pub add_tables: Vec<SelectTable>,
+    pub filter_msg_prefixes: Vec<String>,
+    pub add_msg_prefixes: Vec<String>,
+    /// Horizontal tab, newline and space of `pretty-print` (empty otherwise). Kept apart from
+    /// `pretty_print` as wal2json does: `pretty-print=0` after `pretty-print=1` keeps them.
+    ht: &'static str,
+    nl: &'static str,
+    sp: &'static str,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            format_version: 1,
+            include_transaction: true,
+            include_xids: false,
+            include_timestamp: false,
+            include_origin: false,
+            include_schemas: true,
+            include_types: true,
+            include_type_oids: false,
+            include_typmod: true,
+            include_domain_data_type: false,
+            include_column_positions: false,
+            include_not_null: false,
+            include_pk: false,
+            include_lsn: false,
+            pretty_print: false,
+            actions: Actions {
+                insert: true,
+                update: true,
+                delete: true,
+                truncate: true,
+            },
+            filter_origins: Vec::new(),
+            filter_tables: Vec::new(),
+            add_tables: vec![SelectTable {
+                schema: String::new(),
+                table: String::new(),
+                all_schemas: true,
+                all_tables: true,
+            }],
+            filter_msg_prefixes: Vec::new(),
+            add_msg_prefixes: Vec::new(),
+            ht: "",
+            nl: "",
+            sp: "",
+        }
+    }
+}
+
+/// PostgreSQL's `parse_bool` (no surrounding whitespace allowed): on/off, true/false,
+/// yes/no, 1/0 and unique prefixes, case-insensitive.
+fn parse_bool(v: &str) -> Option<bool> {
+    let l = v.to_ascii_lowercase();
+    let prefix_of = |word: &str| !l.is_empty() && word.starts_with(l.as_str());
+    match l.as_str() {
+        "1" => Some(true),
+        "0" => Some(false),
+        "on" => Some(true),
+        "of" | "off" => Some(false),
+        _ if l.len() >= 2 && "on".starts_with(l.as_str()) => Some(true),
+        _ if prefix_of("true") || prefix_of("yes") => Some(true),
+        _ if prefix_of("false") || prefix_of("no") => Some(false),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's `parse_int` without units: `strtol(…, 0)` (decimal, 0x hex, 0 octal), a
+/// fractional part rounded, trailing whitespace allowed.
+fn parse_int(v: &str) -> Option<i32> {
+    let s = v.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if rest.len() > 2
+        && (rest.starts_with("0x") || rest.starts_with("0X"))
+        && rest.as_bytes()[2].is_ascii_hexdigit()
+    {
+        (16, &rest[2..])
+    } else if rest.starts_with('0') {
+        (8, rest)
+    } else {
+        (10, rest)
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if end == 0 {
+        return None;
+    }
+    let mut val = i64::from_str_radix(&digits[..end], radix).ok()?;
+    if neg {
+        val = -val;
+    }
+    let mut tail = &digits[end..];
+    if radix != 16 && (tail.starts_with('.') || tail.starts_with('e') || tail.starts_with('E')) {
+        // strtod over the whole number, then rint.
+        let num_end = s
+            .char_indices()
+            .skip(1)
+            .find(|&(i, c)| {
+                !(c.is_ascii_digit()
+                    || c == '.'
+                    || ((c == 'e' || c == 'E') && i > 0)
+                    || ((c == '-' || c == '+')
+                        && matches!(s.as_bytes()[i - 1], b'e' | b'E')))
+            })
+            .map_or(s.len(), |(i, _)| i);
+        let f: f64 = s[..num_end].parse().ok()?;
+        let r = f.round();
+        // rint rounds half to even.
+        let r = if (f - f.trunc()).abs() == 0.5 {
+            2.0 * (f / 2.0).round()
+        } else {
+            r
+        };
+        if !r.is_finite() || r > i32::MAX as f64 || r < i32::MIN as f64 {
+            return None;
+        }
+        val = r as i64;
+        tail = &s[num_end..];
+    }
+    if !tail.trim_start_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
+        return None;
+    }
+    i32::try_from(val).ok()
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// wal2json's `split_string_to_list`: names separated by `separator` with optional
+/// whitespace around them; a backslash makes the next character part of the name (the
+/// backslash is kept). `None` on invalid syntax.
+fn split_list(raw: &str, separator: u8) -> Option<Vec<String>> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_space(b[i]) {
+        i += 1;
+    }
+    let mut out = Vec::new();
+    if i == b.len() {
+        return Some(out);
+    }
+    loop {
+        let start = i;
+        while i < b.len() && b[i] != separator && !is_space(b[i]) {
+            if b[i] == b'\\' {
+                i += 1;
+            }
+            i += 1;
+        }
+        let end = i.min(b.len());
+        i = end;
+        if start == end {
+            return None;
+        }
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        let done = if i < b.len() && b[i] == separator {
+            i += 1;
+            while i < b.len() && is_space(b[i]) {
+                i += 1;
+            }
+            false
+        } else if i == b.len() {
+            true
+        } else {
+            return None;
+        };
+        out.push(String::from_utf8_lossy(&b[start..end]).into_owned());
+        if done {
+            return Some(out);
+        }
+    }
+}
+
+/// wal2json's `split_string_to_oid_list`: as [`split_list`] (empty items allowed), each item
+/// read with `atoi`.
+fn split_oid_list(raw: &str) -> Option<Vec<u32>> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() && is_space(b[i]) {
+        i += 1;
+    }
+    let mut out = Vec::new();
+    if i == b.len() {
+        return Some(out);
+    }
+    loop {
+        let start = i;
+        while i < b.len() && b[i] != b',' && !is_space(b[i]) {
+            if b[i] == b'\\' {
+                i += 1;
+            }
+            i += 1;
+        }
+        let end = i.min(b.len());
+        i = end;
+        while i < b.len() && is_space(b[i]) {
+            i += 1;
+        }
+        let done = if i < b.len() && b[i] == b',' {
+            i += 1;
+            while i < b.len() && is_space(b[i]) {
+                i += 1;
+            }
+            false
+        } else if i == b.len() {
+            true
+        } else {
+            return None;
+        };
+        out.push(atoi(&b[start..end]) as u32);
+        if done {
+            return Some(out);
+        }
+    }
+}
+
+fn atoi(b: &[u8]) -> i32 {
+    let mut i = 0;
+    while i < b.len() && is_space(b[i]) {
+        i += 1;
+    }
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let mut v: i64 = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        v = (v * 10 + i64::from(b[i] - b'0')).min(1 << 40);
+        i += 1;
+    }
+    (if neg { -v } else { v }) as i32
+}
+
+/// Removes wal2json's escape backslashes from `s` (each backslash drops out and protects the
+/// character after it) up to the first unescaped `stop` byte; returns the name and where the
+/// scan stopped.
+fn unescape_until(s: &[u8], stop: Option<u8>) -> (Vec<u8>, usize) {
+    let mut name = Vec::new();
+    let mut i = 0;
+    while i < s.len() && Some(s[i]) != stop {
+        if s[i] == b'\\' {
+            i += 1;
+            if i == s.len() {
+                break;
+            }
+        }
+        name.push(s[i]);
+        i += 1;
+    }
+    (name, i)
+}
+
+/// wal2json's `string_to_SelectTable`: a comma-separated list of `schema.table`, `*` for all
+/// schemas or all tables, backslash escapes for `.`, `,`, `*`, spaces.
+fn parse_select_tables(raw: &str) -> Option<Vec<SelectTable>> {
+    let mut out = Vec::new();
+    for item in split_list(raw, b',')? {
+        let b = item.as_bytes();
+        let all_schemas = b.len() >= 2 && b[0] == b'*' && b[1] == b'.';
+        let (schema, stop) = unescape_until(b, Some(b'.'));
+        if stop >= b.len() {
+            return None;
+        }
+        let rest = &b[stop + 1..];
+        let all_tables = rest == b"*";
+        let (table, _) = unescape_until(rest, None);
+        out.push(SelectTable {
+            schema: String::from_utf8_lossy(&schema).into_owned(),
+            table: String::from_utf8_lossy(&table).into_owned(),
+            all_schemas,
+            all_tables,
+        });
+    }
+    Some(out)
+}
+
+/// Parses one option as wal2json 2.5 does (no value means true for flags). Options wal2json
+/// has but pglcr cannot honour offline (`include-default`: the catalog has no column
+/// defaults; `write-in-chunks`: the messages would be split differently) are rejected when
+/// turned on.
+pub fn set_option(opts: &mut Options, name: &str, value: Option<&str>) -> Result<(), String> {
+    let bad = |v: &str| format!("could not parse value \"{v}\" for parameter \"{name}\"");
+    let flag = || -> Result<bool, String> {
+        match value {
+            None => Ok(true),
+            Some(v) => parse_bool(v).ok_or_else(|| bad(v)),
+        }
+    };
+    match name {
+        "include-transaction" => opts.include_transaction = flag()?,
+        "include-xids" => opts.include_xids = flag()?,
+        "include-timestamp" => opts.include_timestamp = flag()?,
+        "include-pk" => opts.include_pk = flag()?,
+        "include-origin" => opts.include_origin = flag()?,
+        "include-schemas" => opts.include_schemas = flag()?,
+        "include-types" => opts.include_types = flag()?,
+        "include-type-oids" => opts.include_type_oids = flag()?,
+        "include-typmod" => opts.include_typmod = flag()?,
+        "include-domain-data-type" => opts.include_domain_data_type = flag()?,
+        "include-column-positions" => opts.include_column_positions = flag()?,
+        "include-not-null" => opts.include_not_null = flag()?,
+        "include-lsn" => opts.include_lsn = flag()?,
+        "include-default" => {
+            if flag()? {
+                return Err(
+                    "wal2json option \"include-default\" is not supported: the catalog has no \
+                     column default expressions"
+                        .into(),
+                );
+            }
+        }
+        "write-in-chunks" => {
+            if flag()? {
+                return Err("wal2json option \"write-in-chunks\" is not supported".into());
+            }
+        }
+        "pretty-print" => {
+            opts.pretty_print = flag()?;
+            if opts.pretty_print {
+                opts.ht = "\t";
+                opts.nl = "\n";
+                opts.sp = " ";
+            }
+        }
+        "include-unchanged-toast" => {
+            return Err(format!("parameter \"{name}\" was deprecated"));
+        }
+        "actions" => {
+            if let Some(v) = value {
+                let list = split_list(v, b',').ok_or_else(|| bad(v))?;
+                opts.actions = Actions {
+                    insert: false,
+                    update: false,
+                    delete: false,
+                    truncate: false,
+                };
+                for a in list {
+                    match a.as_str() {
+                        "insert" => opts.actions.insert = true,
+                        "update" => opts.actions.update = true,
+                        "delete" => opts.actions.delete = true,
+                        "truncate" => opts.actions.truncate = true,
+                        _ => return Err(bad(&a)),
+                    }
+                }
+            }
+        }
+        "filter-origins" => match value {
+            None => opts.filter_origins.clear(),
+            Some(v) => opts
+                .filter_origins
+                .extend(split_oid_list(v).ok_or_else(|| bad(v))?),
+        },
+        "filter-tables" => match value {
+            None => opts.filter_tables.clear(),
+            Some(v) => opts
+                .filter_tables
+                .extend(parse_select_tables(v).ok_or_else(|| bad(v))?),
+        },
+        "add-tables" => {
+            opts.add_tables.clear();
+            if let Some(v) = value {
+                opts.add_tables = parse_select_tables(v).ok_or_else(|| bad(v))?;
+            }
+        }
+        "filter-msg-prefixes" => match value {
+            None => opts.filter_msg_prefixes.clear(),
+            Some(v) => opts
+                .filter_msg_prefixes
+                .extend(split_list(v, b',').ok_or_else(|| bad(v))?),
+        },
+        "add-msg-prefixes" => match value {
+            None => opts.add_msg_prefixes.clear(),
+            Some(v) => opts
+                .add_msg_prefixes
+                .extend(split_list(v, b',').ok_or_else(|| bad(v))?),
+        },
+        "format-version" => {
+            let v = match value {
+                None => 2,
+                Some(v) => parse_int(v).ok_or_else(|| bad(v))?,
+            };
+            if v > 2 {
+                return Err(format!(
+                    "client sent format_version={v} but we only support format 2 or lower"
+                ));
+            }
+            if v < 1 {
+                return Err(format!(
+                    "client sent format_version={v} but we only support format 1 or higher"
+                ));
+            }
+            opts.format_version = v;
+        }
+        _ => {
+            return Err(format!(
+                "option \"{name}\" = \"{}\" is unknown",
+                value.unwrap_or("(null)")
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// PostgreSQL's `escape_json` over a C string: stops at the first NUL byte.
+fn escape_json(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for &c in s {
+        match c {
+            0 => break,
+            b'\x08' => out.extend_from_slice(b"\\b"),
+            b'\x0c' => out.extend_from_slice(b"\\f"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            c if c < b' ' => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+            c => out.push(c),
+        }
+    }
+    out.push(b'"');
+}
+
+/// A type name as wal2json prints it: `format_type` already quotes identifiers, so a name
+/// starting with a double quote goes out as it is, unless (`check_array`) it ends in `]`.
+fn push_type_name(out: &mut Vec<u8>, name: &str, check_array: bool) {
+    if name.starts_with('"') && !(check_array && name.ends_with(']')) {
+        out.extend_from_slice(name.as_bytes());
+    } else {
+        escape_json(out, name.as_bytes());
+    }
+}
+
+/// The columns of an index as a set (`RelationGetIndexAttrBitmap`): `None` is the empty set,
+/// which wal2json takes as "every column".
+fn bitmap(cols: &Option<Vec<i16>>) -> Option<&[i16]> {
+    cols.as_deref().filter(|c| c.iter().any(|&a| a > 0))
+}
+
+fn in_bitmap(bs: Option<&[i16]>, attnum: i16) -> bool {
+    bs.is_none_or(|b| b.contains(&attnum))
+}
+
+/// `rd_replidindex` is set: replica identity DEFAULT with a primary key, or USING INDEX.
+fn has_replident_index(rel: &Relation) -> bool {
+    bitmap(&rel.identity_columns).is_some()
+}
+
+fn has_pk_index(rel: &Relation) -> bool {
+    rel.primary_key.is_some()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TupleKind {
+    Change,
+    Identity,
+    Pk,
+}
+
+/// What a transaction-level field needs: xid and origin.
+struct TxnInfo {
+    xid: u32,
+    origin: u16,
+}
+
+/// The options `tuple_to_stringinfo` looks at.
+struct Flags {
+    include_types: bool,
+    include_type_oids: bool,
+    include_column_positions: bool,
+    include_not_null: bool,
+}
+
+pub struct Writer<'c> {
+    opts: Options,
+    resolver: Resolver<'c>,
+    ctx: OutputContext,
+    major: u32,
+    /// wal2json's `nr_changes`: reset at BEGIN, not at a non-transactional message.
+    nr_changes: u64,
+    text: String,
+}
+
+impl<'c> Writer<'c> {
+    pub fn new(opts: Options, resolver: Resolver<'c>, ctx: OutputContext) -> Writer<'c> {
+        let major = resolver.catalog().file.server_version_num / 10000;
+        Writer {
+            opts,
+            resolver,
+            ctx,
+            major,
+            nr_changes: 0,
+            text: String::new(),
+        }
+    }
+
+    fn catalog(&self) -> &'c Catalog {
+        self.resolver.catalog()
+    }
+
+    fn filtered_origin(&self, origin: Option<u16>) -> bool {
+        origin.is_some_and(|o| o != 0 && self.opts.filter_origins.contains(&u32::from(o)))
+    }
+
+    /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
+    /// writes them.
+    pub fn write_event(&mut self, event: &Event, out: &mut Vec<u8>) -> Result<(), OutputError> {
+        match event {
+            Event::Message {
+                lsn,
+                origin,
+                prefix,
+                content,
+                ..
+            } => {
+                if self.filtered_origin(*origin) {
+                    return Ok(());
+                }
+                self.message(None, *lsn, prefix, content, out);
+                Ok(())
+            }
+            Event::Txn(txn) => self.write_txn(txn, out),
+        }
+    }
+
+    fn timestamp(&self, t: i64) -> Result<String, OutputError> {
+        let mut s = String::new();
+        types::write_output(
+            self.catalog(),
+            TIMESTAMPTZ,
+            &t.to_le_bytes(),
+            &self.ctx,
+            &mut s,
+        )
+        .map_err(|source| OutputError::Value {
+            lsn: Lsn(0),
+            relation: "(commit time)".into(),
+            column: "time".into(),
+            source: Box::new(source),
+        })?;
+        Ok(s)
+    }
+
+    fn write_txn(&mut self, txn: &Txn, out: &mut Vec<u8>) -> Result<(), OutputError> {
+        // wal2json has no two-phase callbacks, so PostgreSQL decodes prepared transactions at
+        // COMMIT PREPARED for it; the decoder is set up that way.
+        if matches!(txn.end, TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared)
+            || self.filtered_origin(txn.origin)
+        {
+            return Ok(());
+        }
+        let info = TxnInfo {
+            xid: txn.xid,
+            origin: txn.origin.unwrap_or(0),
+        };
+        let ts = if self.opts.include_timestamp {
+            self.timestamp(txn.time)?
+        } else {
+            String::new()
+        };
+        let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
+        // Format 1 builds the whole document and writes it at COMMIT.
+        let mut doc = Vec::new();
+        if self.opts.format_version == 1 {
+            self.nr_changes = 0;
+            doc.push(b'{');
+            doc.extend_from_slice(nl.as_bytes());
+            if self.opts.include_xids {
+                doc.extend_from_slice(format!("{ht}\"xid\":{sp}{},{nl}", txn.xid).as_bytes());
+            }
+            if self.opts.include_lsn {
+                doc.extend_from_slice(
+                    format!("{ht}\"nextlsn\":{sp}\"{}\",{nl}", txn.end_next).as_bytes(),
+                );
+            }
+            if self.opts.include_timestamp {
+                doc.extend_from_slice(format!("{ht}\"timestamp\":{sp}\"{ts}\",{nl}").as_bytes());
+            }
+            if self.opts.include_origin {
+                doc.extend_from_slice(format!("{ht}\"origin\":{sp}{},{nl}", info.origin).as_bytes());
+            }
+            doc.extend_from_slice(format!("{ht}\"change\":{sp}[").as_bytes());
+        } else if self.opts.include_transaction {
+            self.v2_txn_line(b'B', txn, &ts, out);
+        }
+        self.resolver.begin();
+        for (i, change) in txn.changes.iter().enumerate() {
+            if self.filtered_origin(change.origin) {
+                continue;
+            }
+            let Some(resolved) = self.resolver.resolve(change, txn.changes.get(i + 1))? else {
+                continue;
+            };
+            if self.opts.format_version == 1 {
+                self.v1_change(&info, change, &resolved, &mut doc)?;
+            } else {
+                self.v2_change(&info, &ts, change, &resolved, out)?;
+            }
+        }
+        if self.opts.format_version == 1 {
+            doc.extend_from_slice(format!("{nl}{ht}]{nl}}}\n").as_bytes());
+            out.extend_from_slice(&doc);
+        } else if self.opts.include_transaction {
+            self.v2_txn_line(b'C', txn, &ts, out);
+        }
+        Ok(())
+    }
+
+    fn v2_txn_line(&self, action: u8, txn: &Txn, ts: &str, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"action\":\"");
+        out.push(action);
+        out.push(b'"');
+        if self.opts.include_xids {
+            out.extend_from_slice(format!(",\"xid\":{}", txn.xid).as_bytes());
+        }
+        if self.opts.include_timestamp {
+            out.extend_from_slice(format!(",\"timestamp\":\"{ts}\"").as_bytes());
+        }
+        if self.opts.include_origin {
+            out.extend_from_slice(format!(",\"origin\":{}", txn.origin.unwrap_or(0)).as_bytes());
+        }
+        if self.opts.include_lsn {
+            out.extend_from_slice(
+                format!(",\"lsn\":\"{}\",\"nextlsn\":\"{}\"", txn.end_lsn, txn.end_next)
+                    .as_bytes(),
+            );
+        }
+        out.extend_from_slice(b"}\n");
+    }
+
+    fn skip_message(&self, prefix: &[u8]) -> bool {
+        let prefix = prefix.split(|&b| b == 0).next().unwrap_or(&[]);
+        if self
+            .opts
+            .filter_msg_prefixes
+            .iter()
+            .any(|p| p.as_bytes() == prefix)
+        {
+            return true;
+        }
+        !self.opts.add_msg_prefixes.is_empty()
+            && !self
+                .opts
+                .add_msg_prefixes
+                .iter()
+                .any(|p| p.as_bytes() == prefix)
+    }
+
+    fn skip_table(&self, rel: &Relation) -> bool {
+        self.opts
+            .filter_tables
+            .iter()
+            .any(|t| t.matches(&rel.namespace, &rel.name))
+            || !self
+                .opts
+                .add_tables
+                .iter()
+                .any(|t| t.matches(&rel.namespace, &rel.name))
+    }
+
+    /// A logical message; `txn` is `None` for a non-transactional one.
+    fn message(
+        &mut self,
+        txn: Option<(&TxnInfo, &str)>,
+        lsn: Lsn,
+        prefix: &[u8],
+        content: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        if self.skip_message(prefix) {
+            return;
+        }
+        let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
+        if self.opts.format_version == 1 {
+            let transactional = txn.is_some();
+            if transactional {
+                self.nr_changes += 1;
+                out.extend_from_slice(nl.as_bytes());
+            } else {
+                out.extend_from_slice(format!("{{{nl}{ht}\"change\":{sp}[{nl}").as_bytes());
+            }
+            out.extend_from_slice(format!("{ht}{ht}").as_bytes());
+            if self.nr_changes > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(
+                format!("{{{nl}{ht}{ht}{ht}\"kind\":{sp}\"message\",{nl}").as_bytes(),
+            );
+            out.extend_from_slice(
+                format!("{ht}{ht}{ht}\"transactional\":{sp}{transactional},{nl}").as_bytes(),
+            );
+            out.extend_from_slice(format!("{ht}{ht}{ht}\"prefix\":{sp}").as_bytes());
+            escape_json(out, prefix);
+            out.extend_from_slice(format!(",{nl}{ht}{ht}{ht}\"content\":{sp}").as_bytes());
+            escape_json(out, content);
+            out.extend_from_slice(format!("{nl}{ht}{ht}}}").as_bytes());
+            if !transactional {
+                out.extend_from_slice(format!("{nl}{ht}]{nl}}}\n").as_bytes());
+            }
+            return;
+        }
+        out.extend_from_slice(b"{\"action\":\"M\"");
+        if self.opts.include_xids {
+            match txn {
+                Some((t, _)) => out.extend_from_slice(format!(",\"xid\":{}", t.xid).as_bytes()),
+                None => out.extend_from_slice(b",\"xid\":null"),
+            }
+        }
+        if self.opts.include_timestamp {
+            match txn {
+                Some((_, ts)) => {
+                    out.extend_from_slice(format!(",\"timestamp\":\"{ts}\"").as_bytes())
+                }
+                None => out.extend_from_slice(b",\"timestamp\":null"),
+            }
+        }
+        if self.opts.include_origin {
+            match txn {
+                Some((t, _)) => {
+                    out.extend_from_slice(format!(",\"origin\":{}", t.origin).as_bytes())
+                }
+                None => out.extend_from_slice(b",\"origin\":null"),
+            }
+        }
+        if self.opts.include_lsn {
+            out.extend_from_slice(format!(",\"lsn\":\"{lsn}\"").as_bytes());
+        }
+        out.extend_from_slice(if txn.is_some() {
+            b",\"transactional\":true"
+        } else {
+            b",\"transactional\":false"
+        });
+        out.extend_from_slice(b",\"prefix\":");
+        escape_json(out, prefix);
+        out.extend_from_slice(b",\"content\":");
+        escape_json(out, content);
+        out.extend_from_slice(b"}\n");
+    }
+
+    // ---- format 1 ----
+
+    fn v1_change(
+        &mut self,
+        info: &TxnInfo,
+        change: &Change,
+        resolved: &Resolved<'c, '_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
+        let (rel, kind) = match resolved {
+            Resolved::Message { prefix, content } => {
+                let ts = String::new();
+                self.message(Some((info, &ts)), change.lsn, prefix, content, out);
+                return Ok(());
+            }
+            // wal2json 2.5 prints nothing for TRUNCATE in format 1.
+            Resolved::Truncate { .. } => return Ok(()),
+            Resolved::Insert { rel, .. } => (rel, "insert"),
+            Resolved::Update { rel, .. } => (rel, "update"),
+            Resolved::Delete { rel, .. } => (rel, "delete"),
+        };
+        let allowed = match resolved {
+            Resolved::Insert { .. } => self.opts.actions.insert,
+            Resolved::Update { .. } => self.opts.actions.update,
+            _ => self.opts.actions.delete,
+        };
+        if !allowed || self.skip_table(rel) {
+            return Ok(());
+        }
+        let keyed = has_replident_index(rel) || rel.replica_identity == "f";
+        match resolved {
+            Resolved::Update { new: None, .. } => return Ok(()),
+            Resolved::Update { .. } if !keyed => return Ok(()),
+            Resolved::Delete { old: None, .. } => return Ok(()),
+            Resolved::Delete { .. } if !keyed => return Ok(()),
+            _ => {}
+        }
+        let mut s = Vec::new();
+        self.nr_changes += 1;
+        s.extend_from_slice(format!("{nl}{ht}{ht}").as_bytes());
+        if self.nr_changes > 1 {
+            s.push(b',');
+        }
+        s.extend_from_slice(format!("{{{nl}{ht}{ht}{ht}\"kind\":{sp}\"{kind}\",{nl}").as_bytes());
+        if self.opts.include_schemas {
+            s.extend_from_slice(format!("{ht}{ht}{ht}\"schema\":{sp}").as_bytes());
+            escape_json(&mut s, rel.namespace.as_bytes());
+            s.extend_from_slice(format!(",{nl}").as_bytes());
+        }
+        s.extend_from_slice(format!("{ht}{ht}{ht}\"table\":{sp}").as_bytes());
+        escape_json(&mut s, rel.name.as_bytes());
+        s.extend_from_slice(format!(",{nl}").as_bytes());
+        let with_pk =
+            self.opts.include_pk && has_replident_index(rel) && rel.replica_identity == "d";
+        let pk = bitmap(&rel.primary_key);
+        let ri = bitmap(&rel.identity_columns);
+        let lsn = change.lsn;
+        match resolved {
+            Resolved::Insert { new, .. } => {
+                self.v1_tuple(lsn, rel, new, None, false, with_pk, &mut s)?;
+                if with_pk {
+                    self.v1_pk(rel, pk, false, &mut s);
+                }
+            }
+            Resolved::Update {
+                old, new: Some(new), ..
+            } => {
+                self.v1_tuple(lsn, rel, new, None, false, true, &mut s)?;
+                if with_pk {
+                    self.v1_pk(rel, pk, true, &mut s);
+                }
+                match old {
+                    None => self.v1_tuple(lsn, rel, new, ri, true, false, &mut s)?,
+                    Some(old) => self.v1_tuple(lsn, rel, old, None, true, false, &mut s)?,
+                }
+            }
+            Resolved::Delete { old: Some(old), .. } => {
+                if with_pk {
+                    self.v1_pk(rel, pk, true, &mut s);
+                }
+                self.v1_tuple(lsn, rel, old, ri, true, false, &mut s)?;
+            }
+            _ => {}
+        }
+        s.extend_from_slice(format!("{ht}{ht}}}").as_bytes());
+        out.extend_from_slice(&s);
+        Ok(())
+    }
+
+    /// The type of a column as format 1 prints it, and the type whose output rules apply.
+    fn v1_type(&self, col: &Column) -> Result<(String, u32), OutputError> {
+        let cat = self.catalog();
+        let ty = cat.type_(col.type_oid);
+        if let Some(t) = ty.filter(|t| t.typtype == "d" && self.opts.include_domain_data_type) {
+            let base = t.typbasetype.unwrap_or(col.type_oid);
+            let name = if self.opts.include_typmod {
+                format_type_typmod(cat, base, t.typtypmod, self.major)?
+            } else {
+                cat.type_(base).map(|b| b.name.clone()).unwrap_or_default()
+            };
+            return Ok((name, base));
+        }
+        let name = if self.opts.include_typmod {
+            type_name_typmod(cat, col, self.major)
+        } else {
+            ty.map(|t| t.name.clone()).unwrap_or_default()
+        };
+        Ok((name, col.type_oid))
+    }
+
+    /// `tuple_to_stringinfo`: the column name, type, … and value lists of a tuple (`replident`:
+    /// as "oldkeys", nulls left out).
+    #[allow(clippy::too_many_arguments)]
+    fn v1_tuple(
+        &mut self,
+        lsn: Lsn,
+        rel: &Relation,
+        row: &Row<'c, '_>,
+        bs: Option<&[i16]>,
+        replident: bool,
+        addcomma: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
+        let o = Flags {
+            include_types: self.opts.include_types,
+            include_type_oids: self.opts.include_type_oids,
+            include_column_positions: self.opts.include_column_positions,
+            include_not_null: self.opts.include_not_null,
+        };
+        let mut names = Vec::new();
+        let mut types_ = Vec::new();
+        let mut oids = Vec::new();
+        let mut positions = Vec::new();
+        let mut notnulls = Vec::new();
+        let mut values = Vec::new();
+        if replident {
+            names.extend_from_slice(
+                format!("{ht}{ht}{ht}\"oldkeys\":{sp}{{{nl}{ht}{ht}{ht}{ht}\"keynames\":{sp}[")
+                    .as_bytes(),
+            );
+            types_.extend_from_slice(format!("{ht}{ht}{ht}{ht}\"keytypes\":{sp}[").as_bytes());
+            if o.include_type_oids {
+                oids.extend_from_slice(
+                    format!("{ht}{ht}{ht}{ht}\"keytypeoids\":{sp}[").as_bytes(),
+                );
+            }
+            values.extend_from_slice(format!("{ht}{ht}{ht}{ht}\"keyvalues\":{sp}[").as_bytes());
+        } else {
+            names.extend_from_slice(format!("{ht}{ht}{ht}\"columnnames\":{sp}[").as_bytes());
+            types_.extend_from_slice(format!("{ht}{ht}{ht}\"columntypes\":{sp}[").as_bytes());
+            if o.include_type_oids {
+                oids.extend_from_slice(
+                    format!("{ht}{ht}{ht}\"columntypeoids\":{sp}[").as_bytes(),
+                );
+            }
+            if o.include_column_positions {
+                positions.extend_from_slice(
+                    format!("{ht}{ht}{ht}\"columnpositions\":{sp}[").as_bytes(),
+                );
+            }
+            if o.include_not_null {
+                notnulls.extend_from_slice(
+                    format!("{ht}{ht}{ht}\"columnoptionals\":{sp}[").as_bytes(),
+                );
+            }
+            values.extend_from_slice(format!("{ht}{ht}{ht}\"columnvalues\":{sp}[").as_bytes());
+        }
+        let comma_after = format!(",{sp}");
+        let mut comma = "";
+        for (col, value) in &row.values {
+            if !in_bitmap(bs, col.attnum) {
+                continue;
+            }
+            if replident && *value == Value::Null {
+                continue;
+            }
+            if *value == Value::UnchangedToast {
+                continue;
+            }
+            names.extend_from_slice(comma.as_bytes());
+            escape_json(&mut names, col.name.as_bytes());
+            let mut typid = col.type_oid;
+            if o.include_types {
+                let (name, t) = self.v1_type(col)?;
+                typid = t;
+                types_.extend_from_slice(comma.as_bytes());
+                push_type_name(&mut types_, &name, true);
+                if !replident && o.include_not_null {
+                    notnulls.extend_from_slice(
+                        format!("{comma}{}", if col.attnotnull { "false" } else { "true" })
+                            .as_bytes(),
+                    );
+                }
+            }
+            if o.include_type_oids {
+                oids.extend_from_slice(format!("{comma}{typid}").as_bytes());
+            }
+            if !replident && o.include_column_positions {
+                positions.extend_from_slice(format!("{comma}{}", col.attnum).as_bytes());
+            }
+            values.extend_from_slice(comma.as_bytes());
+            self.write_value(lsn, rel, col, typid, value, &mut values)?;
+            comma = &comma_after;
+        }
+        names.extend_from_slice(format!("],{nl}").as_bytes());
+        if o.include_types {
+            types_.extend_from_slice(format!("],{nl}").as_bytes());
+        }
+        if o.include_type_oids {
+            oids.extend_from_slice(format!("],{nl}").as_bytes());
+        }
+        if replident {
+            values.extend_from_slice(format!("]{nl}{ht}{ht}{ht}}}{nl}").as_bytes());
+        } else {
+            if o.include_column_positions {
+                positions.extend_from_slice(format!("],{nl}").as_bytes());
+            }
+            if o.include_not_null {
+                notnulls.extend_from_slice(format!("],{nl}").as_bytes());
+            }
+            if addcomma {
+                values.extend_from_slice(format!("],{nl}").as_bytes());
+            } else {
+                values.extend_from_slice(format!("]{nl}").as_bytes());
+            }
+        }
+        out.extend_from_slice(&names);
+        if o.include_types {
+            out.extend_from_slice(&types_);
+        }
+        out.extend_from_slice(&oids);
+        out.extend_from_slice(&positions);
+        out.extend_from_slice(&notnulls);
+        out.extend_from_slice(&values);
+        Ok(())
+    }
+
+    /// `pk_to_stringinfo`.
+    fn v1_pk(&self, rel: &Relation, bs: Option<&[i16]>, addcomma: bool, out: &mut Vec<u8>) {
+        let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
+        let mut names = format!(
+            "{ht}{ht}{ht}\"pk\":{sp}{{{nl}{ht}{ht}{ht}{ht}\"pknames\":{sp}["
+        )
+        .into_bytes();
+        let mut types_ = format!("{ht}{ht}{ht}{ht}\"pktypes\":{sp}[").into_bytes();
+        let comma_after = format!(",{sp}");
+        let mut comma = "";
+        for col in rel.columns.as_deref().unwrap_or(&[]) {
+            if col.attisdropped || !in_bitmap(bs, col.attnum) {
+                continue;
+            }
+            names.extend_from_slice(comma.as_bytes());
+            escape_json(&mut names, col.name.as_bytes());
+            if self.opts.include_types {
+                // Errors here only come from a domain's base type with a typmod pglcr cannot
+                // format; the column list has printed it already, so this cannot fail.
+                let name = self.v1_type(col).map(|(n, _)| n).unwrap_or_default();
+                types_.extend_from_slice(comma.as_bytes());
+                push_type_name(&mut types_, &name, false);
+            }
+            comma = &comma_after;
+        }
+        names.extend_from_slice(format!("],{nl}").as_bytes());
+        types_.extend_from_slice(format!("]{nl}{ht}{ht}{ht}}}").as_bytes());
+        if addcomma {
+            types_.push(b',');
+        }
+        types_.extend_from_slice(nl.as_bytes());
+        out.extend_from_slice(&names);
+        out.extend_from_slice(&types_);
+    }
+
+    /// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
+    /// without `\x`, the rest JSON strings).
+    fn write_value(
+        &mut self,
+        lsn: Lsn,
+        rel: &Relation,
+        col: &Column,
+        typid: u32,
+        value: &Value<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let bytes = match value {
+            Value::Null => {
+                out.extend_from_slice(b"null");
+                return Ok(());
+            }
+            // Left out by the callers, as wal2json does.
+            Value::UnchangedToast => return Ok(()),
+            Value::Bytes(b) => b,
+        };
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        let err = |source| OutputError::Value {
+            lsn,
+            relation: format!("{}.{}", rel.namespace, rel.name),
+            column: col.name.clone(),
+            source: Box::new(source),
+        };
+        let result =
+            types::write_output(self.catalog(), col.type_oid, bytes, &self.ctx, &mut text)
+                .map_err(err)
+                .and_then(|()| {
+                    match typid {
+                        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+                            let l = text.to_ascii_lowercase();
+                            if l.starts_with("nan")
+                                || l.starts_with("infinity")
+                                || l.starts_with("-infinity")
+                            {
+                                out.extend_from_slice(b"null");
+                            } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
+                                out.extend_from_slice(text.as_bytes());
+                            } else {
+                                return Err(OutputError::Plugin {
+                                    lsn,
+                                    message: format!("{text} is not a number"),
+                                });
+                            }
+                        }
+                        BOOL => out.extend_from_slice(if text == "t" {
+                            b"true"
+                        } else {
+                            b"false"
+                        }),
+                        BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
+                        _ => escape_json(out, text.as_bytes()),
+                    }
+                    Ok(())
+                });
+        self.text = text;
+        result
+    }
+
+    // ---- format 2 ----
+
+    fn v2_change(
+        &mut self,
+        info: &TxnInfo,
+        ts: &str,
+        change: &Change,
+        resolved: &Resolved<'c, '_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let header = |w: &Self, action: u8, out: &mut Vec<u8>, rel: &Relation| {
+            out.extend_from_slice(b"{\"action\":\"");
+            out.push(action);
+            out.push(b'"');
+            if w.opts.include_xids {
+                out.extend_from_slice(format!(",\"xid\":{}", info.xid).as_bytes());
+            }
+            if w.opts.include_timestamp {
+                out.extend_from_slice(format!(",\"timestamp\":\"{ts}\"").as_bytes());
+            }
+            if w.opts.include_origin {
+                out.extend_from_slice(format!(",\"origin\":{}", info.origin).as_bytes());
+            }
+            if w.opts.include_lsn {
+                out.extend_from_slice(format!(",\"lsn\":\"{}\"", change.lsn).as_bytes());
+            }
+            if w.opts.include_schemas {
+                out.extend_from_slice(b",\"schema\":");
+                escape_json(out, rel.namespace.as_bytes());
+            }
+            out.extend_from_slice(b",\"table\":");
+            escape_json(out, rel.name.as_bytes());
+        };
+        let (rel, old, new, action) = match resolved {
+            Resolved::Message { prefix, content } => {
+                self.message(Some((info, ts)), change.lsn, prefix, content, out);
+                return Ok(());
+            }
+            Resolved::Truncate { rels, .. } => {
+                if !self.opts.actions.truncate {
+                    return Ok(());
+                }
+                for rel in rels {
+                    if self.skip_table(rel) {
+                        continue;
+                    }
+                    header(self, b'T', out, rel);
+                    out.extend_from_slice(b"}\n");
+                }
+                return Ok(());
+            }
+            Resolved::Insert { rel, new } => (*rel, None, Some(new), b'I'),
+            Resolved::Update { rel, old, new } => (*rel, old.as_ref(), new.as_ref(), b'U'),
+            Resolved::Delete { rel, old } => (*rel, old.as_ref(), None, b'D'),
+        };
+        let allowed = match action {
+            b'I' => self.opts.actions.insert,
+            b'U' => self.opts.actions.update,
+            _ => self.opts.actions.delete,
+        };
+        if !allowed || self.skip_table(rel) {
+            return Ok(());
+        }
+        let keyed = has_replident_index(rel) || rel.replica_identity == "f";
+        match action {
+            b'I' | b'U' if new.is_none() => return Ok(()),
+            b'U' | b'D' if old.is_none() && !keyed => return Ok(()),
+            _ => {}
+        }
+        let mut s = Vec::new();
+        header(self, action, &mut s, rel);
+        let lsn = change.lsn;
+        let ri = bitmap(&rel.identity_columns);
+        if let Some(new) = new {
+            s.extend_from_slice(b",\"columns\":[");
+            self.v2_tuple(lsn, rel, new, TupleKind::Change, None, &mut s)?;
+            s.push(b']');
+        }
+        match (old, new) {
+            (Some(old), _) => {
+                s.extend_from_slice(b",\"identity\":[");
+                self.v2_tuple(lsn, rel, old, TupleKind::Identity, ri, &mut s)?;
+                s.push(b']');
+            }
+            (None, Some(new)) if action == b'U' && (has_pk_index(rel) || ri.is_some()) => {
+                s.extend_from_slice(b",\"identity\":[");
+                self.v2_tuple(lsn, rel, new, TupleKind::Identity, ri, &mut s)?;
+                s.push(b']');
+            }
+            _ => {}
+        }
+        if self.opts.include_pk {
+            s.extend_from_slice(b",\"pk\":[");
+            if has_pk_index(rel) {
+                if let Some(row) = old.or(new) {
+                    let pk = bitmap(&rel.primary_key);
+                    self.v2_tuple(lsn, rel, row, TupleKind::Pk, pk, &mut s)?;
+                }
+            }
+            s.push(b']');
+        }
+        s.extend_from_slice(b"}\n");
+        out.extend_from_slice(&s);
+        Ok(())
+    }
+
+    /// `pg_decode_write_tuple`.
+    fn v2_tuple(
+        &mut self,
+        lsn: Lsn,
+        rel: &Relation,
+        row: &Row<'c, '_>,
+        kind: TupleKind,
+        bs: Option<&[i16]>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let mut need_sep = false;
+        for (col, value) in &row.values {
+            if !in_bitmap(bs, col.attnum) || *value == Value::UnchangedToast {
+                continue;
+            }
+            if need_sep {
+                out.push(b',');
+            }
+            need_sep = true;
+            out.extend_from_slice(b"{\"name\":");
+            escape_json(out, col.name.as_bytes());
+            if self.opts.include_types {
+                let cat = self.catalog();
+                let name = match cat.type_(col.type_oid) {
+                    Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
+                        format_type_typmod(
+                            cat,
+                            t.typbasetype.unwrap_or(col.type_oid),
+                            t.typtypmod,
+                            self.major,
+                        )?
+                    }
+                    _ => type_name_typmod(cat, col, self.major),
+                };
+                out.extend_from_slice(b",\"type\":");
+                push_type_name(out, &name, true);
+            }
+            if self.opts.include_type_oids {
+                out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
+            }
+            if kind != TupleKind::Pk {
+                out.extend_from_slice(b",\"value\":");
+                self.write_value(lsn, rel, col, col.type_oid, value, out)?;
+            }
+            if kind == TupleKind::Change && self.opts.include_not_null {
+                out.extend_from_slice(if col.attnotnull {
+                    b",\"optional\":false"
+                } else {
+                    b",\"optional\":true"
+                });
+            }
+            if kind == TupleKind::Change && self.opts.include_column_positions {
+                out.extend_from_slice(format!(",\"position\":{}", col.attnum).as_bytes());
+            }
+            out.push(b'}');
+        }
+        Ok(())
+    }
+}
+
+/// `format_type(atttypid, atttypmod)` as it runs inside logical decoding (only `pg_catalog` in
+/// the search path): the catalog's `type_name`, with types outside `pg_catalog`
+/// schema-qualified.
+fn type_name_typmod(catalog: &Catalog, col: &Column, major: u32) -> String {
+    let with_typmod = col.type_name.clone().unwrap_or_default();
+    let Some(t) = catalog.type_(col.type_oid) else {
+        return with_typmod;
+    };
+    let elem = t
+        .typelem
+        .filter(|_| t.typlen == -1)
+        .and_then(|e| catalog.type_(e));
+    let user = t.namespace != "pg_catalog" || elem.is_some_and(|e| e.namespace != "pg_catalog");
+    if !user {
+        return with_typmod;
+    }
+    let qualified = super::decoding_type_name(catalog, col, major);
+    if col.typmod < 0 {
+        return qualified;
+    }
+    // A typmod of a type outside pg_catalog: keep what follows the base name.
+    let no_typmod = col.type_name_no_typmod.as_deref().unwrap_or("");
+    let base_seen = no_typmod.strip_suffix("[]").unwrap_or(no_typmod);
+    let base_qualified = qualified.strip_suffix("[]").unwrap_or(&qualified);
+    match with_typmod.strip_prefix(base_seen) {
+        Some(rest) if !base_seen.is_empty() => format!("{base_qualified}{rest}"),
+        _ => with_typmod,
+    }
+}
+
+/// `format_type_with_typemod(oid, typmod)` for a domain's base type: built-in typmods are
+/// formatted as their `typmodout` functions do.
+fn format_type_typmod(
+    catalog: &Catalog,
+    oid: u32,
+    typmod: i32,
+    major: u32,
+) -> Result<String, OutputError> {
+    let unsupported = |what: String| OutputError::Plugin {
+        lsn: Lsn(0),
+        message: format!("cannot format type {what} with typmod {typmod} (include-domain-data-type)"),
+    };
+    let Some(t) = catalog.type_(oid) else {
+        return Err(unsupported(format!("with OID {oid}")));
+    };
+    let qualify = |t: &crate::catalog::Type| {
+        if t.namespace == "pg_catalog" {
+            t.formatted.clone()
+        } else {
+            let mut s = String::new();
+            push_qualified_identifier(&mut s, &t.namespace, &t.name, major);
+            s
+        }
+    };
+    // Arrays print their element type with the typmod, then [].
+    if t.typlen == -1 {
+        if let Some(e) = t.typelem.and_then(|e| catalog.type_(e)) {
+            return Ok(format!("{}[]", format_type_typmod(catalog, e.oid, typmod, major)?));
+        }
+    }
+    if typmod < 0 {
+        return Ok(if oid == BPCHAR {
+            "bpchar".into()
+        } else {
+            qualify(t)
+        });
+    }
+    let precision = |p: i32, name: &str, tz: &str| format!("{name}({p}){tz}");
+    Ok(match oid {
+        BPCHAR => format!("character({})", typmod - 4),
+        VARCHAR => format!("character varying({})", typmod - 4),
+        NUMERIC => {
+            let t = typmod - 4;
+            let p = (t >> 16) & 0xffff;
+            let s = ((t & 0x7ff) ^ 1024) - 1024;
+            format!("numeric({p},{s})")
+        }
+        BIT => format!("bit({typmod})"),
+        VARBIT => format!("bit varying({typmod})"),
+        TIME => precision(typmod, "time", " without time zone"),
+        TIMETZ => precision(typmod, "time", " with time zone"),
+        TIMESTAMP => precision(typmod, "timestamp", " without time zone"),
+        TIMESTAMPTZ => precision(typmod, "timestamp", " with time zone"),
+        INTERVAL => {
+            let fields = (typmod >> 16) & 0x7fff;
+            let prec = typmod & 0xffff;
+            const YEAR: i32 = 1 << 2;
+            const MONTH: i32 = 1 << 1;
+            const DAY: i32 = 1 << 3;
+            const HOUR: i32 = 1 << 10;
+            const MINUTE: i32 = 1 << 11;
+            const SECOND: i32 = 1 << 12;
+            let f = match fields {
+                YEAR => " year",
+                MONTH => " month",
+                DAY => " day",
+                HOUR => " hour",
+                MINUTE => " minute",
+                SECOND => " second",
+                x if x == YEAR | MONTH => " year to month",
+                x if x == DAY | HOUR => " day to hour",
+                x if x == DAY | HOUR | MINUTE => " day to minute",
+                x if x == DAY | HOUR | MINUTE | SECOND => " day to second",
+                x if x == HOUR | MINUTE => " hour to minute",
+                x if x == HOUR | MINUTE | SECOND => " hour to second",
+                x if x == MINUTE | SECOND => " minute to second",
+                0x7fff => "",
+                _ => return Err(unsupported(t.formatted.clone())),
+            };
+            if prec != 0xffff {
+                format!("interval{f}({prec})")
+            } else {
+                format!("interval{f}")
+            }
+        }
+        _ => return Err(unsupported(t.formatted.clone())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_parse_like_wal2json() {
+        let mut o = Options::default();
+        set_option(&mut o, "format-version", Some("2")).unwrap();
+        assert_eq!(o.format_version, 2);
+        assert!(set_option(&mut o, "format-version", Some("3")).is_err());
+        assert!(set_option(&mut o, "format-version", Some("0")).is_err());
+        assert_eq!(
+            set_option(&mut o, "numeric-data-types-as-string", Some("1")).unwrap_err(),
+            "option \"numeric-data-types-as-string\" = \"1\" is unknown"
+        );
+        set_option(&mut o, "actions", Some("insert, delete")).unwrap();
+        assert!(o.actions.insert && o.actions.delete && !o.actions.update && !o.actions.truncate);
+        assert!(set_option(&mut o, "actions", Some("insert,upsert")).is_err());
+        assert!(set_option(&mut o, "write-in-chunks", Some("0")).is_ok());
+        assert!(set_option(&mut o, "write-in-chunks", Some("1")).is_err());
+        assert!(set_option(&mut o, "include-xids", Some("maybe")).is_err());
+        set_option(&mut o, "filter-origins", Some("1, 7")).unwrap();
+        assert_eq!(o.filter_origins, vec![1, 7]);
+        assert_eq!(parse_int(" 0x2 "), Some(2));
+        assert_eq!(parse_int("1.6"), Some(2));
+        assert_eq!(parse_int("2x"), None);
+    }
+
+    #[test]
+    fn select_tables_escapes_and_wildcards() {
+        let t = parse_select_tables(r"public.t, *.foo, s.*, a\.b.c\,d, x\ y.z").unwrap();
+        assert_eq!(t.len(), 5);
+        assert_eq!((t[0].schema.as_str(), t[0].table.as_str()), ("public", "t"));
+        assert!(t[1].all_schemas && !t[1].all_tables && t[1].table == "foo");
+        assert!(!t[2].all_schemas && t[2].all_tables);
+        assert_eq!((t[3].schema.as_str(), t[3].table.as_str()), ("a.b", "c,d"));
+        assert_eq!((t[4].schema.as_str(), t[4].table.as_str()), ("x y", "z"));
+        assert!(t[1].matches("any", "foo") && !t[1].matches("any", "bar"));
+        // An escaped star is a table named "*".
+        let t = parse_select_tables(r"s.\*").unwrap();
+        assert!(!t[0].all_tables && t[0].table == "*");
+        assert!(parse_select_tables("nodot").is_none());
+        assert_eq!(parse_select_tables("  ").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn json_escaping() {
+        let mut v = Vec::new();
+        escape_json(&mut v, b"a\"b\\c\n\t\x01\x7f\xc3\xa9\0rest");
+        assert_eq!(v, b"\"a\\\"b\\\\c\\n\\t\\u0001\x7f\xc3\xa9\"");
+        v.clear();
+        push_type_name(&mut v, "\"My Type\"", true);
+        assert_eq!(v, b"\"My Type\"");
+        v.clear();
+        push_type_name(&mut v, "\"My Type\"[]", true);
+        assert_eq!(v, b"\"\\\"My Type\\\"[]\"");
+    }
+}
