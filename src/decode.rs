@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::dump::{locate, DumpError, RangeRequest};
-use crate::logical::{self, Decoder, DecoderOptions};
 use crate::logical::Event;
+use crate::logical::{self, Decoder, DecoderOptions};
 use crate::output::{test_decoding, wal2json, OutputError, Resolver, UnknownRelations};
 use crate::tuple::types::{OutputContext, TypeError};
 use crate::wal::lsn::Lsn;

@@ -43,12 +43,7 @@ fn slot_start(case: &Path, slot: &str) -> Option<pglcr::wal::lsn::Lsn> {
         .map(|v| v.parse().unwrap())
 }
 
-fn run_case(
-    case: &Path,
-    plugin: &str,
-    only: Option<&str>,
-    failures: &mut Vec<String>,
-) -> usize {
+fn run_case(case: &Path, plugin: &str, only: Option<&str>, failures: &mut Vec<String>) -> usize {
     let wal = unpack_wal(case);
     let (format, start) = match plugin {
         "test_decoding" => (
@@ -83,7 +78,11 @@ fn run_case(
         if lines.next() != Some(plugin) {
             continue;
         }
-        let stem = opts_path.file_stem().unwrap().to_string_lossy().into_owned();
+        let stem = opts_path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if only.is_some_and(|o| !stem.contains(o)) {
             continue;
         }

@@ -29,7 +29,8 @@ fn main() {
     let record_dir = corpus.join("record");
     let reader_dir = corpus.join("reader");
     let page_dir = corpus.join("page");
-    for d in [&record_dir, &reader_dir, &page_dir] {
+    let tuple_dir = corpus.join("tuple");
+    for d in [&record_dir, &reader_dir, &page_dir, &tuple_dir] {
         fs::create_dir_all(d).expect("create corpus directory");
     }
     let mut cases: Vec<PathBuf> = fs::read_dir(&testdata)
@@ -55,7 +56,35 @@ fn main() {
         records += record_seeds(&wal, &case, &segments, seg_size, first, &record_dir);
         slices += reader_seeds(&case, &segments, seg_size, &reader_dir, &page_dir);
     }
-    println!("{records} record seeds, {slices} reader seeds");
+    let tuples = tuple_seeds(&testdata.join("pg15-logical/wal"), &tuple_dir);
+    println!("{records} record seeds, {slices} reader seeds, {tuples} tuple seeds");
+}
+
+/// Logged tuples of heap inserts (`xl_heap_header` + tuple bytes, the `tuple` target's input
+/// layout) from the logical-decoding test case, whose catalog the target uses.
+fn tuple_seeds(wal: &Path, out_dir: &Path) -> usize {
+    let segments = load_segments(wal);
+    let Some((&first, _)) = segments.iter().next() else {
+        return 0;
+    };
+    let start = Lsn(first * SEG_SIZE);
+    let mut reader = Reader::open(WalDir::new(wal), 1, start).expect("open");
+    if reader.find_first_record(start).is_err() {
+        return 0;
+    }
+    let mut n = 0;
+    while let Ok(Some(rec)) = reader.next_record() {
+        // Heap INSERT whose block 0 carries the new tuple.
+        if rec.rmid() != 10 || rec.info() & 0x70 != 0 || n >= 200 {
+            continue;
+        }
+        let Some(b) = rec.block(0) else { continue };
+        if b.data.len() > 5 {
+            fs::write(out_dir.join(format!("insert-{:x}", rec.lsn.0)), b.data).expect("write");
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Decompressed segments of timeline 1, by segment number.

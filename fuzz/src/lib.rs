@@ -262,3 +262,60 @@ fn clear_dir(dir: &Path) {
         let _ = fs::remove_file(p);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// tuple
+// ---------------------------------------------------------------------------------------------
+
+/// The catalog of the pg15-logical test case: its `t_types` table has a column of nearly every
+/// built-in type, which makes it a good target for the deformer and the type printers.
+fn fuzz_catalog() -> &'static (pglcr::catalog::Catalog, Vec<pglcr::catalog::Column>) {
+    static CATALOG: OnceLock<(pglcr::catalog::Catalog, Vec<pglcr::catalog::Column>)> =
+        OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/pg15-logical/catalog.json");
+        let catalog = pglcr::catalog::Catalog::load(&path).expect("test catalog");
+        let columns = catalog
+            .file
+            .relations
+            .iter()
+            .find(|r| r.name == "t_types")
+            .and_then(|r| r.columns.clone())
+            .expect("t_types columns");
+        (catalog, columns)
+    })
+}
+
+/// Input layout of the `tuple` target: `t_infomask2` (2 bytes), `t_infomask` (2), `t_hoff` (1),
+/// then the tuple bytes from offset 23 on. Each deformed value is printed with its column's
+/// type; errors are fine, panics are not.
+pub fn tuple_input(data: &[u8]) {
+    if data.len() < 5 {
+        return;
+    }
+    let (catalog, columns) = fuzz_catalog();
+    let tuple = pglcr::tuple::HeapTuple {
+        infomask2: u16::from_le_bytes([data[0], data[1]]),
+        infomask: u16::from_le_bytes([data[2], data[3]]),
+        hoff: data[4],
+        data: &data[5..],
+    };
+    let Ok(datums) = pglcr::tuple::deform(&tuple, columns) else {
+        return;
+    };
+    let ctx = pglcr::tuple::types::OutputContext::from_catalog(catalog).expect("settings");
+    let mut out = String::new();
+    for (col, datum) in columns.iter().zip(datums) {
+        let bytes: std::borrow::Cow<[u8]> = match datum {
+            pglcr::tuple::Datum::Fixed(b) | pglcr::tuple::Datum::CString(b) => b.into(),
+            pglcr::tuple::Datum::Varlena(v) => match v.detoast_inline() {
+                Ok(b) => b,
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        out.clear();
+        let _ = pglcr::tuple::types::write_output(catalog, col.type_oid, &bytes, &ctx, &mut out);
+    }
+}

@@ -301,8 +301,8 @@ impl Decoder {
             }
             HeapChange::SpeculativeConfirm { rel } if rel.db == db => {
                 let st = self.state(rec.xid(), rec.lsn);
-                if let Some(mut change) = st.speculative.take() {
-                    change.lsn = rec.lsn;
+                // The confirmed insertion keeps its own LSN, as the reorder buffer's does.
+                if let Some(change) = st.speculative.take() {
                     st.changes.push(change);
                 }
             }
@@ -337,17 +337,20 @@ impl Decoder {
         if msg.db_id != self.opts.database {
             return Ok(());
         }
+        // PostgreSQL reports a message at the end of its record (`buf->endptr`).
         if msg.transactional {
-            self.queue(
-                rec,
-                ChangeKind::Message {
+            let change = Change {
+                lsn: rec.end,
+                origin: rec.origin,
+                kind: ChangeKind::Message {
                     prefix: msg.prefix.to_vec(),
                     content: msg.payload.to_vec(),
                 },
-            );
+            };
+            self.state(rec.xid(), rec.lsn).changes.push(change);
         } else if rec.lsn >= self.opts.start {
             self.out.push_back(Event::Message {
-                lsn: rec.lsn,
+                lsn: rec.end,
                 xid: rec.xid(),
                 origin: rec.origin,
                 prefix: msg.prefix.to_vec(),
@@ -426,11 +429,18 @@ impl Decoder {
                 if end == TxnEnd::Commit && !st.has_changes {
                     return Ok(());
                 }
+                // A commit replayed from another origin reports the origin's commit time
+                // (`DecodeCommit`).
+                let time = if p.xinfo & xact::XACT_XINFO_HAS_ORIGIN != 0 {
+                    p.origin_timestamp
+                } else {
+                    p.xact_time
+                };
                 let ending = Ending {
                     xid,
                     kind: end,
                     gid,
-                    time: p.xact_time,
+                    time,
                     origin_lsn: p.origin_lsn,
                 };
                 self.emit(rec, ending, st);

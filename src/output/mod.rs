@@ -331,15 +331,13 @@ pub fn decoding_type_name(catalog: &Catalog, col: &Column, server_major: u32) ->
         ident::push_qualified_identifier(&mut s, &t.namespace, &t.name, server_major);
         s
     };
-    if t.namespace != "pg_catalog" {
-        return qualified(t);
-    }
-    // An array of a type outside pg_catalog lives in the element's schema, so it was handled
-    // above; arrays in pg_catalog of such elements do not exist.
+    // An array prints as its element type followed by [] (`public.mood[]`, not
+    // `public._mood`).
     match t.typelem.and_then(|e| catalog.type_(e)) {
         Some(elem) if t.typlen == -1 && elem.namespace != "pg_catalog" => {
             format!("{}[]", qualified(elem))
         }
+        _ if t.namespace != "pg_catalog" => qualified(t),
         _ => fallback(),
     }
 }

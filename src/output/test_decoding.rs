@@ -198,10 +198,15 @@ impl<'c> Writer<'c> {
             let Some(resolved) = self.resolver.resolve(change, txn.changes.get(i + 1))? else {
                 continue;
             };
-            if self.opts.skip_empty_xacts && !wrote {
-                self.begin_line(txn, out);
+            // Before PostgreSQL 17 a transactional message neither opened the transaction
+            // nor counted as a change for skip-empty-xacts.
+            let counts = self.major >= 17 || !matches!(resolved, Resolved::Message { .. });
+            if counts {
+                if self.opts.skip_empty_xacts && !wrote {
+                    self.begin_line(txn, out);
+                }
+                wrote = true;
             }
-            wrote = true;
             self.write_change(change.lsn, &resolved, out)?;
         }
         if self.opts.skip_empty_xacts && !wrote {

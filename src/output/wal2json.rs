@@ -186,8 +186,7 @@ fn parse_int(v: &str) -> Option<i32> {
                 !(c.is_ascii_digit()
                     || c == '.'
                     || ((c == 'e' || c == 'E') && i > 0)
-                    || ((c == '-' || c == '+')
-                        && matches!(s.as_bytes()[i - 1], b'e' | b'E')))
+                    || ((c == '-' || c == '+') && matches!(s.as_bytes()[i - 1], b'e' | b'E')))
             })
             .map_or(s.len(), |(i, _)| i);
         let f: f64 = s[..num_end].parse().ok()?;
@@ -204,7 +203,10 @@ fn parse_int(v: &str) -> Option<i32> {
         val = r as i64;
         tail = &s[num_end..];
     }
-    if !tail.trim_start_matches(|c: char| c.is_ascii_whitespace()).is_empty() {
+    if !tail
+        .trim_start_matches(|c: char| c.is_ascii_whitespace())
+        .is_empty()
+    {
         return None;
     }
     i32::try_from(val).ok()
@@ -675,7 +677,9 @@ impl<'c> Writer<'c> {
                 doc.extend_from_slice(format!("{ht}\"timestamp\":{sp}\"{ts}\",{nl}").as_bytes());
             }
             if self.opts.include_origin {
-                doc.extend_from_slice(format!("{ht}\"origin\":{sp}{},{nl}", info.origin).as_bytes());
+                doc.extend_from_slice(
+                    format!("{ht}\"origin\":{sp}{},{nl}", info.origin).as_bytes(),
+                );
             }
             doc.extend_from_slice(format!("{ht}\"change\":{sp}[").as_bytes());
         } else if self.opts.include_transaction {
@@ -719,8 +723,11 @@ impl<'c> Writer<'c> {
         }
         if self.opts.include_lsn {
             out.extend_from_slice(
-                format!(",\"lsn\":\"{}\",\"nextlsn\":\"{}\"", txn.end_lsn, txn.end_next)
-                    .as_bytes(),
+                format!(
+                    ",\"lsn\":\"{}\",\"nextlsn\":\"{}\"",
+                    txn.end_lsn, txn.end_next
+                )
+                .as_bytes(),
             );
         }
         out.extend_from_slice(b"}\n");
@@ -897,15 +904,17 @@ impl<'c> Writer<'c> {
             Resolved::Insert { new, .. } => {
                 self.v1_tuple(lsn, rel, new, None, false, with_pk, &mut s)?;
                 if with_pk {
-                    self.v1_pk(rel, pk, false, &mut s);
+                    self.v1_pk(rel, pk, false, &mut s)?;
                 }
             }
             Resolved::Update {
-                old, new: Some(new), ..
+                old,
+                new: Some(new),
+                ..
             } => {
                 self.v1_tuple(lsn, rel, new, None, false, true, &mut s)?;
                 if with_pk {
-                    self.v1_pk(rel, pk, true, &mut s);
+                    self.v1_pk(rel, pk, true, &mut s)?;
                 }
                 match old {
                     None => self.v1_tuple(lsn, rel, new, ri, true, false, &mut s)?,
@@ -914,7 +923,7 @@ impl<'c> Writer<'c> {
             }
             Resolved::Delete { old: Some(old), .. } => {
                 if with_pk {
-                    self.v1_pk(rel, pk, true, &mut s);
+                    self.v1_pk(rel, pk, true, &mut s)?;
                 }
                 self.v1_tuple(lsn, rel, old, ri, true, false, &mut s)?;
             }
@@ -979,28 +988,22 @@ impl<'c> Writer<'c> {
             );
             types_.extend_from_slice(format!("{ht}{ht}{ht}{ht}\"keytypes\":{sp}[").as_bytes());
             if o.include_type_oids {
-                oids.extend_from_slice(
-                    format!("{ht}{ht}{ht}{ht}\"keytypeoids\":{sp}[").as_bytes(),
-                );
+                oids.extend_from_slice(format!("{ht}{ht}{ht}{ht}\"keytypeoids\":{sp}[").as_bytes());
             }
             values.extend_from_slice(format!("{ht}{ht}{ht}{ht}\"keyvalues\":{sp}[").as_bytes());
         } else {
             names.extend_from_slice(format!("{ht}{ht}{ht}\"columnnames\":{sp}[").as_bytes());
             types_.extend_from_slice(format!("{ht}{ht}{ht}\"columntypes\":{sp}[").as_bytes());
             if o.include_type_oids {
-                oids.extend_from_slice(
-                    format!("{ht}{ht}{ht}\"columntypeoids\":{sp}[").as_bytes(),
-                );
+                oids.extend_from_slice(format!("{ht}{ht}{ht}\"columntypeoids\":{sp}[").as_bytes());
             }
             if o.include_column_positions {
-                positions.extend_from_slice(
-                    format!("{ht}{ht}{ht}\"columnpositions\":{sp}[").as_bytes(),
-                );
+                positions
+                    .extend_from_slice(format!("{ht}{ht}{ht}\"columnpositions\":{sp}[").as_bytes());
             }
             if o.include_not_null {
-                notnulls.extend_from_slice(
-                    format!("{ht}{ht}{ht}\"columnoptionals\":{sp}[").as_bytes(),
-                );
+                notnulls
+                    .extend_from_slice(format!("{ht}{ht}{ht}\"columnoptionals\":{sp}[").as_bytes());
             }
             values.extend_from_slice(format!("{ht}{ht}{ht}\"columnvalues\":{sp}[").as_bytes());
         }
@@ -1075,12 +1078,16 @@ impl<'c> Writer<'c> {
     }
 
     /// `pk_to_stringinfo`.
-    fn v1_pk(&self, rel: &Relation, bs: Option<&[i16]>, addcomma: bool, out: &mut Vec<u8>) {
+    fn v1_pk(
+        &self,
+        rel: &Relation,
+        bs: Option<&[i16]>,
+        addcomma: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
         let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
-        let mut names = format!(
-            "{ht}{ht}{ht}\"pk\":{sp}{{{nl}{ht}{ht}{ht}{ht}\"pknames\":{sp}["
-        )
-        .into_bytes();
+        let mut names =
+            format!("{ht}{ht}{ht}\"pk\":{sp}{{{nl}{ht}{ht}{ht}{ht}\"pknames\":{sp}[").into_bytes();
         let mut types_ = format!("{ht}{ht}{ht}{ht}\"pktypes\":{sp}[").into_bytes();
         let comma_after = format!(",{sp}");
         let mut comma = "";
@@ -1091,9 +1098,7 @@ impl<'c> Writer<'c> {
             names.extend_from_slice(comma.as_bytes());
             escape_json(&mut names, col.name.as_bytes());
             if self.opts.include_types {
-                // Errors here only come from a domain's base type with a typmod pglcr cannot
-                // format; the column list has printed it already, so this cannot fail.
-                let name = self.v1_type(col).map(|(n, _)| n).unwrap_or_default();
+                let (name, _) = self.v1_type(col)?;
                 types_.extend_from_slice(comma.as_bytes());
                 push_type_name(&mut types_, &name, false);
             }
@@ -1107,6 +1112,7 @@ impl<'c> Writer<'c> {
         types_.extend_from_slice(nl.as_bytes());
         out.extend_from_slice(&names);
         out.extend_from_slice(&types_);
+        Ok(())
     }
 
     /// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
@@ -1137,37 +1143,32 @@ impl<'c> Writer<'c> {
             column: col.name.clone(),
             source: Box::new(source),
         };
-        let result =
-            types::write_output(self.catalog(), col.type_oid, bytes, &self.ctx, &mut text)
-                .map_err(err)
-                .and_then(|()| {
-                    match typid {
-                        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
-                            let l = text.to_ascii_lowercase();
-                            if l.starts_with("nan")
-                                || l.starts_with("infinity")
-                                || l.starts_with("-infinity")
-                            {
-                                out.extend_from_slice(b"null");
-                            } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
-                                out.extend_from_slice(text.as_bytes());
-                            } else {
-                                return Err(OutputError::Plugin {
-                                    lsn,
-                                    message: format!("{text} is not a number"),
-                                });
-                            }
-                        }
-                        BOOL => out.extend_from_slice(if text == "t" {
-                            b"true"
+        let result = types::write_output(self.catalog(), col.type_oid, bytes, &self.ctx, &mut text)
+            .map_err(err)
+            .and_then(|()| {
+                match typid {
+                    INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+                        let l = text.to_ascii_lowercase();
+                        if l.starts_with("nan")
+                            || l.starts_with("infinity")
+                            || l.starts_with("-infinity")
+                        {
+                            out.extend_from_slice(b"null");
+                        } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
+                            out.extend_from_slice(text.as_bytes());
                         } else {
-                            b"false"
-                        }),
-                        BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
-                        _ => escape_json(out, text.as_bytes()),
+                            return Err(OutputError::Plugin {
+                                lsn,
+                                message: format!("{text} is not a number"),
+                            });
+                        }
                     }
-                    Ok(())
-                });
+                    BOOL => out.extend_from_slice(if text == "t" { b"true" } else { b"false" }),
+                    BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
+                    _ => escape_json(out, text.as_bytes()),
+                }
+                Ok(())
+            });
         self.text = text;
         result
     }
@@ -1378,7 +1379,9 @@ fn format_type_typmod(
 ) -> Result<String, OutputError> {
     let unsupported = |what: String| OutputError::Plugin {
         lsn: Lsn(0),
-        message: format!("cannot format type {what} with typmod {typmod} (include-domain-data-type)"),
+        message: format!(
+            "cannot format type {what} with typmod {typmod} (include-domain-data-type)"
+        ),
     };
     let Some(t) = catalog.type_(oid) else {
         return Err(unsupported(format!("with OID {oid}")));
@@ -1395,7 +1398,10 @@ fn format_type_typmod(
     // Arrays print their element type with the typmod, then [].
     if t.typlen == -1 {
         if let Some(e) = t.typelem.and_then(|e| catalog.type_(e)) {
-            return Ok(format!("{}[]", format_type_typmod(catalog, e.oid, typmod, major)?));
+            return Ok(format!(
+                "{}[]",
+                format_type_typmod(catalog, e.oid, typmod, major)?
+            ));
         }
     }
     if typmod < 0 {

@@ -121,10 +121,11 @@ impl Interval {
             (u128::from(frac | (1 << bits)), exp - bias)
         };
         let upper = (2 * m + 1, q - 1);
+        // Zero (m = 0) has no lower neighbour; saturating keeps it from wrapping.
         let lower = if frac == 0 && exp > 1 {
-            (4 * m - 1, q - 2)
+            ((4 * m).saturating_sub(1), q - 2)
         } else {
-            (2 * m - 1, q - 1)
+            ((2 * m).saturating_sub(1), q - 1)
         };
         Interval { upper, lower }
     }

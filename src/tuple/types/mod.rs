@@ -14,8 +14,11 @@ pub mod network;
 pub mod numeric;
 pub mod range;
 pub mod record;
+pub mod regproc;
 pub mod scalar;
+pub mod tsquery;
 pub mod tsvector;
+pub mod xml;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -232,14 +235,17 @@ pub(crate) fn write_typed(
         "int8out" => named(scalar::int8_out(value, out)),
         "oidout" | "xidout" | "cidout" => named(scalar::uint4_out(value, out)),
         "xid8out" => named(scalar::uint8_out(value, out)),
-        "textout" | "varcharout" | "bpcharout" | "json_out" | "unknownout" | "cstring_out"
-        | "xml_out" => named(scalar::text_out(value, out)),
+        "textout" | "varcharout" | "bpcharout" | "json_out" | "unknownout" | "cstring_out" => {
+            named(scalar::text_out(value, out))
+        }
+        "xml_out" => named(xml::xml_out(value, out)),
         "byteaout" => named(scalar::bytea_out(value, out)),
         "uuid_out" => named(scalar::uuid_out(value, out)),
         "pg_lsn_out" => named(scalar::pg_lsn_out(value, out)),
         "tidout" => named(scalar::tid_out(value, out)),
         "regclassout" => named(scalar::regclass_out(catalog, value, out)),
         "regtypeout" => named(scalar::regtype_out(catalog, value, out)),
+        "regnamespaceout" => named(regproc::regnamespace_out(catalog, value, out)),
         "enum_out" => named(scalar::enum_out(ty, value, out)),
         "float4out" => named(float::float4_out(value, ctx, out)),
         "float8out" => named(float::float8_out(value, ctx, out)),
@@ -267,6 +273,7 @@ pub(crate) fn write_typed(
         "macaddr8_out" => named(network::macaddr_out(value, 8, out)),
         "bit_out" | "varbit_out" => named(bits::bit_out(value, out)),
         "tsvectorout" => named(tsvector::tsvector_out(value, out)),
+        "tsqueryout" => named(tsquery::tsquery_out(value, out)),
         "point_out" => named(geometric::point_out(value, ctx, out)),
         "box_out" => named(geometric::box_out(value, ctx, out)),
         "lseg_out" => named(geometric::lseg_out(value, ctx, out)),
