@@ -65,10 +65,29 @@ pub enum Command {
                       Output is written as pg_recvlogical -f writes it: each message followed \
                       by a newline. Values print in the server's TimeZone as saved in the \
                       catalog (--timezone overrides). A type whose output is not implemented is \
-                      an error naming the type, never approximate text.",
+                      an error naming the type, never approximate text.\n\n\
+                      `--format json` is pglcr's own format, made for programs: one JSON object \
+                      per line and per change, keys always in the same order. Every line has \
+                      \"kind\" (insert, update, delete, truncate, message; with --two-phase \
+                      also prepare, commit_prepared, rollback_prepared), \"xid\", \
+                      \"commit_lsn\" and \"commit_time\" of its transaction (so lines can be \
+                      grouped by transaction; there are no begin or commit lines), \"lsn\" of \
+                      the change and \"origin\". Row changes add \"schema\", \"table\", \
+                      \"relid\", \"columns\" (the new row; null for a delete), \"old_key\" \
+                      (the replica identity of the old row; null when it was not logged) and, \
+                      when some values of an update were not in the WAL, \"unchanged_toast\" \
+                      (their column names). Each column is {\"name\", \"type\", \"type_oid\", \
+                      \"value\"}; a value is the text PostgreSQL's output function prints, as \
+                      a JSON string even for numbers (JSON numbers would lose numeric, bigint \
+                      and float precision), or null. Truncates list \"relations\" with \
+                      \"cascade\" and \"restart_seqs\"; messages have \"transactional\", \
+                      \"prefix\" and \"content\" (or \"content_hex\" when not UTF-8). It takes \
+                      no -o options. The README's \"pglcr decode\" section documents every \
+                      field.",
         after_help = "Examples:\n  pglcr decode --catalog cat.json -p /archive --start 0/3000060\n  \
                       pglcr decode --catalog cat.json -p /archive -o include-xids=0 -o skip-empty-xacts=1 -f changes.txt\n  \
-                      pglcr decode --catalog cat.json -p /archive --format wal2json -o format-version=2 -o include-lsn=1"
+                      pglcr decode --catalog cat.json -p /archive --format wal2json -o format-version=2 -o include-lsn=1\n  \
+                      pglcr decode --catalog cat.json -p /archive --format json -f changes.jsonl"
     )]
     Decode(DecodeArgs),
 }
@@ -81,6 +100,9 @@ pub enum DecodeFormatArg {
     /// the JSON of the wal2json plugin (2.5), format-version 1 (default) or 2
     #[value(name = "wal2json")]
     Wal2json,
+    /// pglcr's own JSON lines: one object per change, values as PostgreSQL's output text
+    #[value(name = "json")]
+    Json,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,7 +149,8 @@ pub struct DecodeArgs {
     /// include-types, include-typmod, include-type-oids, include-domain-data-type,
     /// include-column-positions, include-not-null, include-pk, include-transaction,
     /// pretty-print, actions, filter-tables, add-tables, filter-msg-prefixes,
-    /// add-msg-prefixes, filter-origins (include-default and write-in-chunks only off)
+    /// add-msg-prefixes, filter-origins (include-default and write-in-chunks only off). json:
+    /// none
     #[arg(short = 'o', long = "option", value_name = "NAME[=VALUE]", action = ArgAction::Append)]
     pub options: Vec<String>,
 
@@ -146,6 +169,16 @@ pub struct DecodeArgs {
     /// Time zone for timestamptz values (default: the server's TimeZone from the catalog)
     #[arg(long = "timezone", value_name = "TZ")]
     pub timezone: Option<String>,
+
+    /// Memory for changes of transactions not yet committed; beyond it the largest
+    /// transactions are spilled to temporary files, as PostgreSQL's
+    /// logical_decoding_work_mem does (units B, kB, MB, GB)
+    #[arg(long = "max-memory", value_name = "SIZE", default_value = "256MB")]
+    pub max_memory: String,
+
+    /// Directory for spill files (default: the system's temporary directory, $TMPDIR)
+    #[arg(long = "spill-dir", value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
 
     /// Report on stderr where reading stopped
     #[arg(short = 'v', long = "verbose")]

@@ -41,6 +41,7 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
             format: match args.format {
                 cli::DecodeFormatArg::TestDecoding => Format::TestDecoding,
                 cli::DecodeFormatArg::Wal2json => Format::Wal2json,
+                cli::DecodeFormatArg::Json => Format::Json,
             },
             plugin_options: args
                 .options
@@ -56,11 +57,13 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
                 cli::UnknownRelationsArg::Skip => UnknownRelations::Skip,
             },
             timezone: args.timezone.clone(),
+            max_memory: pglcr::units::parse_size(&args.max_memory)? as usize,
+            spill_dir: args.spill_dir.clone(),
         })
     })();
     let request = match parsed {
         Ok(r) => r,
-        Err(msg) => return usage_error(msg),
+        Err(msg) => return usage_error("decode", msg),
     };
     let result = match args.file.as_deref() {
         Some(path) if path != std::path::Path::new("-") => {
@@ -98,7 +101,7 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(DecodeError::Usage(msg)) => usage_error(msg),
+        Err(DecodeError::Usage(msg)) => usage_error("decode", msg),
         Err(e) => fail(e),
     }
 }
@@ -108,9 +111,9 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+fn usage_error(command: &str, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("pglcr: error: {msg}");
-    eprintln!("pglcr: hint: Try \"pglcr dump --help\" for more information.");
+    eprintln!("pglcr: hint: Try \"pglcr {command} --help\" for more information.");
     ExitCode::FAILURE
 }
 
@@ -217,11 +220,11 @@ fn run_dump(args: DumpArgs) -> ExitCode {
     })();
     let (request, options) = match parsed {
         Ok(p) => p,
-        Err(msg) => return usage_error(msg),
+        Err(msg) => return usage_error("dump", msg),
     };
     let range = match dump::locate::resolve(&request) {
         Ok(r) => r,
-        Err(DumpError::Usage(msg)) => return usage_error(msg),
+        Err(DumpError::Usage(msg)) => return usage_error("dump", msg),
         Err(e) => return fail(e),
     };
     let stdout = std::io::stdout();
@@ -258,7 +261,7 @@ fn run_dump(args: DumpArgs) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(DumpError::Usage(msg)) => usage_error(msg),
+        Err(DumpError::Usage(msg)) => usage_error("dump", msg),
         Err(e) => fail(e),
     }
 }

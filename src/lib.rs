@@ -9,4 +9,5 @@ pub mod output;
 pub mod pgconn;
 pub mod rmgr;
 pub mod tuple;
+pub mod units;
 pub mod wal;

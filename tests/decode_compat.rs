@@ -110,6 +110,9 @@ fn run_case(case: &Path, plugin: &str, only: Option<&str>, failures: &mut Vec<St
             two_phase,
             unknown_relations: UnknownRelations::Error,
             timezone: None,
+            // Small enough that most transactions are spilled to disk and read back.
+            max_memory: 16 << 10,
+            spill_dir: None,
         };
         let name = format!(
             "{}/{}",

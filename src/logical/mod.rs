@@ -9,6 +9,7 @@
 //! and are not emitted either, as a slot created there would not emit them.
 
 pub mod heap;
+pub mod spill;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -18,6 +19,8 @@ use crate::wal::record::{Record, RelFileLocator};
 
 use heap::HeapChange;
 pub use heap::LoggedTuple;
+pub use spill::{ChangeStream, SpillError};
+use spill::{Source, SpillFile};
 
 const RM_XACT_ID: u8 = 1;
 const RM_STANDBY_ID: u8 = 8;
@@ -27,10 +30,11 @@ const RM_LOGICALMSG_ID: u8 = 21;
 const XLOG_RUNNING_XACTS: u8 = 0x10;
 
 #[derive(Debug, thiserror::Error)]
-#[error("record at {lsn}: {source}")]
-pub struct DecodeError {
-    pub lsn: Lsn,
-    pub source: DescError,
+pub enum DecodeError {
+    #[error("record at {lsn}: {source}")]
+    Record { lsn: Lsn, source: DescError },
+    #[error(transparent)]
+    Spill(#[from] SpillError),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,7 +83,7 @@ pub enum TxnEnd {
 }
 
 /// A decoded transaction, emitted when it ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Txn {
     pub xid: u32,
     pub end: TxnEnd,
@@ -94,10 +98,11 @@ pub struct Txn {
     /// Replication origin of the ending record.
     pub origin: Option<u16>,
     pub origin_lsn: Option<Lsn>,
-    pub changes: Vec<Change>,
+    /// The changes in LSN order, read from memory and spill files as they are consumed.
+    pub changes: ChangeStream,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Event {
     Txn(Txn),
     /// A non-transactional logical message, emitted when it is read.
@@ -120,6 +125,10 @@ pub struct DecoderOptions {
     /// Prepared transactions whose GID contains this are decoded at COMMIT PREPARED instead
     /// (test_decoding's `_nodecode` filter).
     pub two_phase_skip_gid: Option<String>,
+    /// Changes kept in memory before the largest transaction is spilled to disk.
+    pub max_memory: usize,
+    /// Where spill files go (the system's temporary directory when `None`).
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -129,17 +138,45 @@ struct TxnState {
     /// transactional message, so it is shown even when nothing in it is decodable.
     has_changes: bool,
     changes: Vec<Change>,
+    /// Approximate bytes held in `changes`.
+    mem: usize,
+    /// Earlier changes written to disk.
+    spill: Option<SpillFile>,
     speculative: Option<Change>,
 }
 
-impl TxnState {
-    fn merge(&mut self, other: TxnState) {
-        self.first_lsn = match (self.first_lsn, other.first_lsn) {
+/// A transaction and its subtransactions, collected at their end.
+#[derive(Default)]
+struct Collected {
+    first_lsn: Option<Lsn>,
+    has_changes: bool,
+    parts: Vec<TxnState>,
+}
+
+impl Collected {
+    fn add(&mut self, part: TxnState) {
+        self.first_lsn = match (self.first_lsn, part.first_lsn) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        self.has_changes |= part.has_changes;
+        self.parts.push(part);
+    }
+
+    fn merge(&mut self, other: Collected) {
+        for p in other.parts {
+            self.add(p);
+        }
         self.has_changes |= other.has_changes;
-        self.changes.extend(other.changes);
+    }
+
+    fn into_stream(self) -> Result<ChangeStream, SpillError> {
+        let sources = self
+            .parts
+            .into_iter()
+            .map(|p| Source::new(p.spill.map(SpillFile::into_reader).transpose()?, p.changes))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ChangeStream::new(sources))
     }
 }
 
@@ -156,7 +193,7 @@ struct Ending {
 struct Prepared {
     gid: String,
     /// `None` once it was emitted at PREPARE.
-    state: Option<TxnState>,
+    state: Option<Collected>,
 }
 
 pub struct Decoder {
@@ -167,6 +204,22 @@ pub struct Decoder {
     skip_xids_below: Option<u32>,
     seen_first_record: bool,
     out: VecDeque<Event>,
+    /// Approximate bytes of changes held in memory, over all transactions.
+    mem: usize,
+}
+
+/// Attaches the record's LSN to a payload error.
+trait At<T> {
+    fn at(self, rec: &Record<'_>) -> Result<T, DecodeError>;
+}
+
+impl<T> At<T> for Result<T, DescError> {
+    fn at(self, rec: &Record<'_>) -> Result<T, DecodeError> {
+        self.map_err(|source| DecodeError::Record {
+            lsn: rec.lsn,
+            source,
+        })
+    }
 }
 
 /// `TransactionIdPrecedes` for normal xids.
@@ -184,6 +237,7 @@ impl Decoder {
             skip_xids_below: None,
             seen_first_record: false,
             out: VecDeque::new(),
+            mem: 0,
         }
     }
 
@@ -209,25 +263,60 @@ impl Decoder {
         st
     }
 
-    fn queue(&mut self, rec: &Record<'_>, kind: ChangeKind) {
+    fn queue(&mut self, rec: &Record<'_>, kind: ChangeKind) -> Result<(), SpillError> {
         let change = Change {
             lsn: rec.lsn,
             origin: rec.origin,
             kind,
         };
-        self.state(rec.xid(), rec.lsn).changes.push(change);
+        self.push(rec.xid(), rec.lsn, change)
+    }
+
+    fn push(&mut self, xid: u32, lsn: Lsn, change: Change) -> Result<(), SpillError> {
+        let size = spill::change_size(&change);
+        let st = self.state(xid, lsn);
+        st.changes.push(change);
+        st.mem += size;
+        self.mem += size;
+        if self.mem > self.opts.max_memory {
+            self.spill_largest()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the changes of the transaction holding the most memory to its spill file.
+    fn spill_largest(&mut self) -> Result<(), SpillError> {
+        while self.mem > self.opts.max_memory / 2 {
+            let Some((&xid, _)) = self.txns.iter().max_by_key(|(_, st)| st.mem) else {
+                return Ok(());
+            };
+            let dir = self.opts.spill_dir.clone();
+            let st = self.txns.get_mut(&xid).expect("chosen above");
+            if st.mem == 0 {
+                return Ok(());
+            }
+            let file = match &mut st.spill {
+                Some(f) => f,
+                None => st.spill.insert(SpillFile::create(dir.as_deref())?),
+            };
+            file.append(st.changes.drain(..))?;
+            self.mem -= st.mem;
+            st.mem = 0;
+        }
+        Ok(())
+    }
+
+    /// Removes a transaction from memory accounting when it leaves the reorder buffer.
+    fn release(&mut self, st: &TxnState) {
+        self.mem -= st.mem;
     }
 
     /// Feeds one record, in WAL order.
     pub fn feed(&mut self, rec: &Record<'_>) -> Result<(), DecodeError> {
-        let err = |source| DecodeError {
-            lsn: rec.lsn,
-            source,
-        };
         if !self.seen_first_record {
             self.seen_first_record = true;
             if rec.rmid() == RM_STANDBY_ID && rec.info() & 0xF0 == XLOG_RUNNING_XACTS {
-                let running = standby::parse_running_xacts(rec.main_data).map_err(err)?;
+                let running = standby::parse_running_xacts(rec.main_data).at(rec)?;
                 self.skip_xids_below = Some(running.next_xid);
             }
         }
@@ -241,9 +330,9 @@ impl Decoder {
             self.state(xid, rec.lsn);
         }
         match rec.rmid() {
-            RM_HEAP_ID | RM_HEAP2_ID => self.feed_heap(rec).map_err(err),
-            RM_XACT_ID => self.feed_xact(rec).map_err(err),
-            RM_LOGICALMSG_ID => self.feed_message(rec).map_err(err),
+            RM_HEAP_ID | RM_HEAP2_ID => self.feed_heap(rec),
+            RM_XACT_ID => self.feed_xact(rec),
+            RM_LOGICALMSG_ID => self.feed_message(rec),
             _ => Ok(()),
         }
     }
@@ -259,14 +348,14 @@ impl Decoder {
         self.state(xid, rec.lsn).has_changes = true;
     }
 
-    fn feed_heap(&mut self, rec: &Record<'_>) -> Result<(), DescError> {
+    fn feed_heap(&mut self, rec: &Record<'_>) -> Result<(), DecodeError> {
         if heap::gives_base_snapshot(rec.rmid(), rec.info()) {
             self.mark_changed(rec);
         }
         let change = if rec.rmid() == RM_HEAP_ID {
-            heap::decode_heap(rec)?
+            heap::decode_heap(rec).at(rec)?
         } else {
-            heap::decode_heap2(rec)?
+            heap::decode_heap2(rec).at(rec)?
         };
         let Some(change) = change else { return Ok(()) };
         let db = self.opts.database;
@@ -285,19 +374,19 @@ impl Decoder {
                     };
                     self.state(rec.xid(), rec.lsn).speculative = Some(change);
                 } else {
-                    self.queue(rec, kind);
+                    self.queue(rec, kind)?;
                 }
             }
             HeapChange::MultiInsert { rel, tuples } if rel.db == db => {
                 for new in tuples {
-                    self.queue(rec, ChangeKind::Insert { rel, new });
+                    self.queue(rec, ChangeKind::Insert { rel, new })?;
                 }
             }
             HeapChange::Update { rel, old, new } if rel.db == db => {
-                self.queue(rec, ChangeKind::Update { rel, old, new });
+                self.queue(rec, ChangeKind::Update { rel, old, new })?;
             }
             HeapChange::Delete { rel, old } if rel.db == db => {
-                self.queue(rec, ChangeKind::Delete { rel, old });
+                self.queue(rec, ChangeKind::Delete { rel, old })?;
             }
             HeapChange::SpeculativeConfirm { rel } if rel.db == db => {
                 let st = self.state(rec.xid(), rec.lsn);
@@ -322,15 +411,15 @@ impl Decoder {
                         cascade,
                         restart_seqs,
                     },
-                );
+                )?;
             }
             _ => {}
         }
         Ok(())
     }
 
-    fn feed_message(&mut self, rec: &Record<'_>) -> Result<(), DescError> {
-        let msg = logicalmsg::parse_message(rec.main_data)?;
+    fn feed_message(&mut self, rec: &Record<'_>) -> Result<(), DecodeError> {
+        let msg = logicalmsg::parse_message(rec.main_data).at(rec)?;
         if msg.transactional {
             self.mark_changed(rec);
         }
@@ -347,7 +436,7 @@ impl Decoder {
                     content: msg.payload.to_vec(),
                 },
             };
-            self.state(rec.xid(), rec.lsn).changes.push(change);
+            self.push(rec.xid(), rec.lsn, change)?;
         } else if rec.lsn >= self.opts.start {
             self.out.push_back(Event::Message {
                 lsn: rec.end,
@@ -360,27 +449,28 @@ impl Decoder {
         Ok(())
     }
 
-    /// Removes a transaction and its subtransactions, merged.
-    fn take_merged(&mut self, xid: u32, subxacts: &[u32]) -> TxnState {
-        let mut st = self.txns.remove(&xid).unwrap_or_default();
+    /// Removes a transaction and its subtransactions from the buffer.
+    fn take_merged(&mut self, xid: u32, subxacts: &[u32]) -> Collected {
+        let mut collected = Collected::default();
         let children: Vec<u32> = self
             .top_of
             .iter()
             .filter(|(_, &top)| top == xid)
             .map(|(&sub, _)| sub)
             .collect();
-        for sub in subxacts.iter().copied().chain(children) {
-            if sub == xid {
-                continue;
+        for x in std::iter::once(xid)
+            .chain(subxacts.iter().copied())
+            .chain(children)
+        {
+            if x != xid {
+                self.top_of.remove(&x);
             }
-            if let Some(s) = self.txns.remove(&sub) {
-                st.merge(s);
+            if let Some(st) = self.txns.remove(&x) {
+                self.release(&st);
+                collected.add(st);
             }
-            self.top_of.remove(&sub);
         }
-        // Subtransactions' changes interleave with the top level's by LSN.
-        st.changes.sort_by_key(|c| c.lsn);
-        st
+        collected
     }
 
     fn skipped(&self, xid: u32, end_lsn: Lsn, db: u32) -> bool {
@@ -389,26 +479,28 @@ impl Decoder {
             || self.skip_xids_below.is_some_and(|n| xid_precedes(xid, n))
     }
 
-    fn emit(&mut self, rec: &Record<'_>, end: Ending, st: TxnState) {
+    fn emit(&mut self, rec: &Record<'_>, end: Ending, st: Collected) -> Result<(), SpillError> {
+        let first_lsn = st.first_lsn.unwrap_or(rec.lsn);
         self.out.push_back(Event::Txn(Txn {
             xid: end.xid,
             end: end.kind,
             gid: end.gid,
-            first_lsn: st.first_lsn.unwrap_or(rec.lsn),
+            first_lsn,
             end_lsn: rec.lsn,
             end_next: rec.end,
             time: end.time,
             origin: rec.origin,
             origin_lsn: (end.origin_lsn != 0).then_some(Lsn(end.origin_lsn)),
-            changes: st.changes,
+            changes: st.into_stream()?,
         }));
+        Ok(())
     }
 
-    fn feed_xact(&mut self, rec: &Record<'_>) -> Result<(), DescError> {
+    fn feed_xact(&mut self, rec: &Record<'_>) -> Result<(), DecodeError> {
         let info = rec.info() & xact::XLOG_XACT_OPMASK;
         match info {
             xact::XLOG_XACT_COMMIT | xact::XLOG_XACT_COMMIT_PREPARED => {
-                let p = xact::parse_commit(rec)?;
+                let p = xact::parse_commit(rec).at(rec)?;
                 let prepared = info == xact::XLOG_XACT_COMMIT_PREPARED;
                 let xid = if prepared { p.twophase_xid } else { rec.xid() };
                 let mut st = self.take_merged(xid, &p.subxacts);
@@ -443,10 +535,10 @@ impl Decoder {
                     time,
                     origin_lsn: p.origin_lsn,
                 };
-                self.emit(rec, ending, st);
+                self.emit(rec, ending, st)?;
             }
             xact::XLOG_XACT_ABORT | xact::XLOG_XACT_ABORT_PREPARED => {
-                let p = xact::parse_abort(rec)?;
+                let p = xact::parse_abort(rec).at(rec)?;
                 let prepared = info == xact::XLOG_XACT_ABORT_PREPARED;
                 let xid = if prepared { p.twophase_xid } else { rec.xid() };
                 let st = self.take_merged(xid, &p.subxacts);
@@ -460,13 +552,13 @@ impl Decoder {
                                 time: p.xact_time,
                                 origin_lsn: p.origin_lsn,
                             };
-                            self.emit(rec, ending, st);
+                            self.emit(rec, ending, st)?;
                         }
                     }
                 }
             }
             xact::XLOG_XACT_PREPARE => {
-                let p = xact::parse_prepare(rec)?;
+                let p = xact::parse_prepare(rec).at(rec)?;
                 let xid = rec.xid();
                 let st = self.take_merged(xid, &p.subxacts);
                 let gid = String::from_utf8_lossy(p.gid).into_owned();
@@ -484,7 +576,7 @@ impl Decoder {
                         time: p.prepared_at,
                         origin_lsn: p.origin_lsn,
                     };
-                    self.emit(rec, ending, st);
+                    self.emit(rec, ending, st)?;
                     self.prepared.insert(xid, Prepared { gid, state: None });
                 } else {
                     self.prepared.insert(
@@ -497,7 +589,7 @@ impl Decoder {
                 }
             }
             xact::XLOG_XACT_ASSIGNMENT => {
-                let a = xact::parse_assignment(rec.main_data)?;
+                let a = xact::parse_assignment(rec.main_data).at(rec)?;
                 for sub in a.subxacts {
                     self.top_of.insert(sub, a.xtop);
                 }

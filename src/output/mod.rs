@@ -2,6 +2,7 @@
 //! reassembly included), and the output formats.
 
 pub mod ident;
+pub mod json;
 pub mod test_decoding;
 pub mod wal2json;
 
@@ -22,6 +23,10 @@ pub enum OutputError {
         locator: RelFileLocator,
         catalog_lsn: Lsn,
     },
+    #[error("could not write output: {0}")]
+    Write(std::io::Error),
+    #[error(transparent)]
+    Spill(#[from] crate::logical::SpillError),
     #[error("change at {lsn}: relation with OID {oid} is not in the catalog")]
     UnknownRelationOid { lsn: Lsn, oid: u32 },
     #[error("change at {lsn} in {relation}: {source}")]
@@ -46,6 +51,51 @@ pub enum OutputError {
         relation: String,
         column: String,
     },
+}
+
+/// Where writers put their text: a buffer flushed to the destination as it fills, so a
+/// transaction of any size is written out in bounded memory.
+pub struct Sink<'w> {
+    buf: Vec<u8>,
+    dest: &'w mut dyn std::io::Write,
+}
+
+impl<'w> Sink<'w> {
+    const FLUSH_AT: usize = 1 << 20;
+
+    pub fn new(dest: &'w mut dyn std::io::Write) -> Sink<'w> {
+        Sink {
+            buf: Vec::with_capacity(Self::FLUSH_AT + (Self::FLUSH_AT >> 2)),
+            dest,
+        }
+    }
+
+    /// Writes the buffer out once it holds enough.
+    pub fn maybe_flush(&mut self) -> Result<(), OutputError> {
+        if self.buf.len() >= Self::FLUSH_AT {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.dest.write_all(&self.buf).map_err(OutputError::Write)?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Sink<'_> {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Sink<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
 }
 
 /// What to do with changes of relations the catalog does not know.
@@ -238,12 +288,13 @@ impl<'c> Resolver<'c> {
     }
 
     /// Resolves one change; `None` for changes nothing is shown for (catalog tables, TOAST
-    /// chunks, which are kept for the row that follows). `next` is the change after it, to
-    /// keep TOAST chunks across the rows of one multi-insert.
+    /// chunks, which are kept for the row that follows). `more_from_same_record` says the
+    /// next change comes from the same record, to keep TOAST chunks across the rows of one
+    /// multi-insert.
     pub fn resolve<'t>(
         &mut self,
         change: &'t Change,
-        next: Option<&Change>,
+        more_from_same_record: bool,
     ) -> Result<Option<Resolved<'c, 't>>, OutputError> {
         let lsn = change.lsn;
         let resolved = match &change.kind {
@@ -310,8 +361,7 @@ impl<'c> Resolver<'c> {
         };
         // TOAST chunks belong to the next row change; the rows of one multi-insert (same
         // record) share the chunks written before it.
-        let same_batch = next.is_some_and(|n| n.lsn == lsn);
-        if !same_batch {
+        if !more_from_same_record {
             self.toast.clear();
         }
         Ok(Some(resolved))
@@ -339,5 +389,35 @@ pub fn decoding_type_name(catalog: &Catalog, col: &Column, server_major: u32) ->
         }
         _ if t.namespace != "pg_catalog" => qualified(t),
         _ => fallback(),
+    }
+}
+
+/// `format_type_with_typemod` as it runs inside logical decoding: like
+/// [`decoding_type_name`], with the column's typmod (`character varying(10)`,
+/// `numeric(10,2)`, `public.short_text`, `public.mood[]`).
+pub fn decoding_type_name_typmod(catalog: &Catalog, col: &Column, server_major: u32) -> String {
+    let with_typmod = col.type_name.clone().unwrap_or_default();
+    let Some(t) = catalog.type_(col.type_oid) else {
+        return with_typmod;
+    };
+    let elem = t
+        .typelem
+        .filter(|_| t.typlen == -1)
+        .and_then(|e| catalog.type_(e));
+    let user = t.namespace != "pg_catalog" || elem.is_some_and(|e| e.namespace != "pg_catalog");
+    if !user {
+        return with_typmod;
+    }
+    let qualified = decoding_type_name(catalog, col, server_major);
+    if col.typmod < 0 {
+        return qualified;
+    }
+    // A typmod of a type outside pg_catalog: keep what follows the base name.
+    let no_typmod = col.type_name_no_typmod.as_deref().unwrap_or("");
+    let base_seen = no_typmod.strip_suffix("[]").unwrap_or(no_typmod);
+    let base_qualified = qualified.strip_suffix("[]").unwrap_or(&qualified);
+    match with_typmod.strip_prefix(base_seen) {
+        Some(rest) if !base_seen.is_empty() => format!("{base_qualified}{rest}"),
+        _ => with_typmod,
     }
 }

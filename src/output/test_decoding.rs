@@ -5,7 +5,7 @@ use crate::logical::{Event, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
 
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
-use super::{OutputError, Resolved, Resolver, Row, Value};
+use super::{OutputError, Resolved, Resolver, Row, Sink, Value};
 
 const TIMESTAMPTZ_OID: u32 = 1184;
 
@@ -110,7 +110,11 @@ impl<'c> Writer<'c> {
 
     /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
     /// writes them.
-    pub fn write_event(&mut self, event: &Event, out: &mut Vec<u8>) -> Result<(), OutputError> {
+    pub fn write_event(
+        &mut self,
+        event: &mut Event,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
         match event {
             Event::Message {
                 origin,
@@ -154,7 +158,7 @@ impl<'c> Writer<'c> {
         }
     }
 
-    fn write_txn(&mut self, txn: &Txn, out: &mut Vec<u8>) -> Result<(), OutputError> {
+    fn write_txn(&mut self, txn: &mut Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
         if self.opts.only_local && txn.origin.is_some() {
             return Ok(());
         }
@@ -191,11 +195,13 @@ impl<'c> Writer<'c> {
         }
         let mut wrote = false;
         self.resolver.begin();
-        for (i, change) in txn.changes.iter().enumerate() {
+        while let Some(change) = txn.changes.next_change()? {
+            let change = &change;
+            let more_from_same_record = txn.changes.peek_lsn() == Some(change.lsn);
             if self.opts.only_local && change.origin.is_some() {
                 continue;
             }
-            let Some(resolved) = self.resolver.resolve(change, txn.changes.get(i + 1))? else {
+            let Some(resolved) = self.resolver.resolve(change, more_from_same_record)? else {
                 continue;
             };
             // Before PostgreSQL 17 a transactional message neither opened the transaction
@@ -208,6 +214,7 @@ impl<'c> Writer<'c> {
                 wrote = true;
             }
             self.write_change(change.lsn, &resolved, out)?;
+            out.maybe_flush()?;
         }
         if self.opts.skip_empty_xacts && !wrote {
             return Ok(());

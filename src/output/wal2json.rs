@@ -13,7 +13,7 @@ use crate::tuple::types::{self, OutputContext};
 use crate::wal::lsn::Lsn;
 
 use super::ident::push_qualified_identifier;
-use super::{OutputError, Resolved, Resolver, Row, Value};
+use super::{OutputError, Resolved, Resolver, Row, Sink, Value};
 
 const BOOL: u32 = 16;
 const BYTEA: u32 = 17;
@@ -604,7 +604,11 @@ impl<'c> Writer<'c> {
 
     /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
     /// writes them.
-    pub fn write_event(&mut self, event: &Event, out: &mut Vec<u8>) -> Result<(), OutputError> {
+    pub fn write_event(
+        &mut self,
+        event: &mut Event,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
         match event {
             Event::Message {
                 lsn,
@@ -641,7 +645,7 @@ impl<'c> Writer<'c> {
         Ok(s)
     }
 
-    fn write_txn(&mut self, txn: &Txn, out: &mut Vec<u8>) -> Result<(), OutputError> {
+    fn write_txn(&mut self, txn: &mut Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
         // wal2json has no two-phase callbacks, so PostgreSQL decodes prepared transactions at
         // COMMIT PREPARED for it; the decoder is set up that way.
         if matches!(txn.end, TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared)
@@ -686,17 +690,20 @@ impl<'c> Writer<'c> {
             self.v2_txn_line(b'B', txn, &ts, out);
         }
         self.resolver.begin();
-        for (i, change) in txn.changes.iter().enumerate() {
+        while let Some(change) = txn.changes.next_change()? {
+            let change = &change;
+            let more_from_same_record = txn.changes.peek_lsn() == Some(change.lsn);
             if self.filtered_origin(change.origin) {
                 continue;
             }
-            let Some(resolved) = self.resolver.resolve(change, txn.changes.get(i + 1))? else {
+            let Some(resolved) = self.resolver.resolve(change, more_from_same_record)? else {
                 continue;
             };
             if self.opts.format_version == 1 {
                 self.v1_change(&info, change, &resolved, &mut doc)?;
             } else {
                 self.v2_change(&info, &ts, change, &resolved, out)?;
+                out.maybe_flush()?;
             }
         }
         if self.opts.format_version == 1 {
