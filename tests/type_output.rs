@@ -6,11 +6,12 @@ mod support;
 
 use std::collections::HashMap;
 
-use pglcr::catalog::{Catalog, CatalogFile, Column, Relation};
+use pglcr::catalog::{Catalog, Column, Relation};
 use pglcr::tuple::types::{output, OutputContext, TypeError};
 use pglcr::tuple::{
     deform, toast_chunks_to_value, CompressionMethod, Datum, HeapTuple, ToastPointer, Varlena,
 };
+use support::pages::{copy_rows, load_catalog, raw_tuples};
 use support::Cluster;
 
 /// (column type, SQL expressions for the values); each becomes a table `t_<n>` with one
@@ -263,83 +264,18 @@ ALTER TYPE comp2 DROP ATTRIBUTE gone;
 CREATE TYPE nested AS (c comp, cs comp[]);
 ";
 
-/// Undoes `COPY … TO STDOUT` text escaping; `None` for `\N`.
-fn copy_field(field: &str) -> Option<String> {
-    if field == "\\N" {
-        return None;
-    }
-    let mut out = String::with_capacity(field.len());
-    let mut chars = field.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some('v') => out.push('\u{b}'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    Some(out)
-}
-
-/// PostgreSQL's text for every row of `table`: ctid → column values, under `time_zone`.
+/// PostgreSQL's text for every row of `table` under `time_zone` and `extra_float_digits`.
 fn expected_rows(
     cluster: &Cluster,
     table: &str,
     time_zone: &str,
     extra_float_digits: i32,
 ) -> HashMap<String, Vec<Option<String>>> {
-    let text = cluster.psql_script(&format!(
-        "SET TimeZone = '{time_zone}';\nSET extra_float_digits = {extra_float_digits};\nCOPY (SELECT ctid, *, 'END' FROM {table}) TO STDOUT;\n"
-    ));
-    let mut rows = HashMap::new();
-    for line in text.lines() {
-        let mut fields: Vec<Option<String>> = line.split('\t').map(copy_field).collect();
-        assert_eq!(
-            fields.pop().flatten().as_deref(),
-            Some("END"),
-            "line {line:?}"
-        );
-        let ctid = fields.remove(0).expect("ctid");
-        rows.insert(ctid, fields);
-    }
-    rows
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
-/// The raw tuples of a relation: (ctid text, tuple bytes from `t_xmin` on).
-fn raw_tuples(cluster: &Cluster, qualified: &str) -> Vec<(String, Vec<u8>)> {
-    let pages = cluster.psql(&format!(
-        "SELECT encode(get_raw_page('{qualified}', b::int), 'hex') \
-         FROM generate_series(0, pg_relation_size('{qualified}') / 8192 - 1) b ORDER BY b"
-    ));
-    let mut tuples = Vec::new();
-    for (blk, hex) in pages.lines().enumerate() {
-        let page = unhex(hex.trim());
-        let lower = usize::from(u16::from_le_bytes([page[12], page[13]]));
-        for i in 0..(lower - 24) / 4 {
-            let at = 24 + 4 * i;
-            let v = u32::from_le_bytes([page[at], page[at + 1], page[at + 2], page[at + 3]]);
-            let (off, flags, len) = ((v & 0x7FFF) as usize, (v >> 15) & 3, (v >> 17) as usize);
-            if flags != 1 {
-                continue;
-            }
-            tuples.push((format!("({blk},{})", i + 1), page[off..off + len].to_vec()));
-        }
-    }
-    tuples
+    copy_rows(
+        cluster,
+        table,
+        &format!("SET TimeZone = '{time_zone}';\nSET extra_float_digits = {extra_float_digits};\n"),
+    )
 }
 
 fn relation<'c>(catalog: &'c Catalog, namespace: &str, name: &str) -> &'c Relation {
@@ -497,14 +433,6 @@ fn check_table_with(
 fn detoast(p: &ToastPointer, chunks: &HashMap<u32, Vec<(i32, Vec<u8>)>>) -> Vec<u8> {
     let list = chunks.get(&p.value_id).expect("chunks of the value");
     toast_chunks_to_value(p, list.iter().map(|(s, d)| (*s, d.as_slice()))).expect("reassemble")
-}
-
-fn load_catalog(cluster: &Cluster) -> Catalog {
-    let sql = std::fs::read_to_string(support::repo_root().join("sql/catalog-export.sql"))
-        .expect("read catalog-export.sql");
-    let json = cluster.psql_script(&sql);
-    let file: CatalogFile = serde_json::from_str(&json).expect("catalog JSON");
-    Catalog::new(file).expect("catalog")
 }
 
 #[test]

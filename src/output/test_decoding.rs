@@ -84,7 +84,16 @@ fn push_quoted_literal(out: &mut Vec<u8>, s: &str) {
     out.push(b'\'');
 }
 
+/// A relation's quoted name and column headers (` name[type]:`), built once per relation:
+/// quoting and type-name lookups are otherwise the bulk of the work per row.
+struct RelNames {
+    table: String,
+    /// Indexed by `attnum - 1`.
+    headers: Vec<String>,
+}
+
 pub struct Writer<'c> {
+    names: std::cell::RefCell<std::collections::HashMap<u32, std::rc::Rc<RelNames>>>,
     opts: Options,
     resolver: Resolver<'c>,
     ctx: OutputContext,
@@ -96,6 +105,7 @@ impl<'c> Writer<'c> {
     pub fn new(opts: Options, resolver: Resolver<'c>, ctx: OutputContext) -> Writer<'c> {
         let major = resolver.catalog().file.server_version_num / 10000;
         Writer {
+            names: Default::default(),
             opts,
             resolver,
             ctx,
@@ -106,6 +116,30 @@ impl<'c> Writer<'c> {
 
     fn catalog(&self) -> &'c Catalog {
         self.resolver.catalog()
+    }
+
+    fn names(&self, rel: &crate::catalog::Relation) -> std::rc::Rc<RelNames> {
+        if let Some(n) = self.names.borrow().get(&rel.oid) {
+            return n.clone();
+        }
+        let mut table = String::new();
+        push_qualified_identifier(&mut table, &rel.namespace, &rel.name, self.major);
+        let headers = rel
+            .columns
+            .iter()
+            .flatten()
+            .map(|col| {
+                let mut h = String::from(" ");
+                push_quoted_identifier(&mut h, &col.name, self.major);
+                h.push('[');
+                h.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
+                h.push_str("]:");
+                h
+            })
+            .collect();
+        let names = std::rc::Rc::new(RelNames { table, headers });
+        self.names.borrow_mut().insert(rel.oid, names.clone());
+        names
     }
 
     /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
@@ -263,7 +297,7 @@ impl<'c> Writer<'c> {
     ) -> Result<(), OutputError> {
         let table = |s: &mut String, rel: &crate::catalog::Relation| {
             s.push_str("table ");
-            push_qualified_identifier(s, &rel.namespace, &rel.name, self.major);
+            s.push_str(&self.names(rel).table);
             s.push(':');
         };
         match change {
@@ -332,15 +366,26 @@ impl<'c> Writer<'c> {
         s: &mut String,
     ) -> Result<(), OutputError> {
         let mut text = String::new();
+        let names = self.names(rel);
         for (col, value) in &row.values {
             if skip_nulls && *value == Value::Null {
                 continue;
             }
-            s.push(' ');
-            push_quoted_identifier(s, &col.name, self.major);
-            s.push('[');
-            s.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
-            s.push_str("]:");
+            // The catalog lists a relation's columns by attnum from 1 on, so attnum indexes the
+            // headers; a hand-edited catalog that does not gets its header built here.
+            match usize::try_from(col.attnum - 1)
+                .ok()
+                .and_then(|i| names.headers.get(i))
+            {
+                Some(h) => s.push_str(h),
+                None => {
+                    s.push(' ');
+                    push_quoted_identifier(s, &col.name, self.major);
+                    s.push('[');
+                    s.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
+                    s.push_str("]:");
+                }
+            }
             match value {
                 Value::Null => s.push_str("null"),
                 Value::UnchangedToast => s.push_str("unchanged-toast-datum"),

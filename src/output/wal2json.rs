@@ -955,7 +955,7 @@ impl<'c> Writer<'c> {
             return Ok((name, base));
         }
         let name = if self.opts.include_typmod {
-            type_name_typmod(cat, col, self.major)
+            super::decoding_type_name_typmod(cat, col, self.major)
         } else {
             ty.map(|t| t.name.clone()).unwrap_or_default()
         };
@@ -1318,7 +1318,7 @@ impl<'c> Writer<'c> {
                             self.major,
                         )?
                     }
-                    _ => type_name_typmod(cat, col, self.major),
+                    _ => super::decoding_type_name_typmod(cat, col, self.major),
                 };
                 out.extend_from_slice(b",\"type\":");
                 push_type_name(out, &name, true);
@@ -1343,36 +1343,6 @@ impl<'c> Writer<'c> {
             out.push(b'}');
         }
         Ok(())
-    }
-}
-
-/// `format_type(atttypid, atttypmod)` as it runs inside logical decoding (only `pg_catalog` in
-/// the search path): the catalog's `type_name`, with types outside `pg_catalog`
-/// schema-qualified.
-fn type_name_typmod(catalog: &Catalog, col: &Column, major: u32) -> String {
-    let with_typmod = col.type_name.clone().unwrap_or_default();
-    let Some(t) = catalog.type_(col.type_oid) else {
-        return with_typmod;
-    };
-    let elem = t
-        .typelem
-        .filter(|_| t.typlen == -1)
-        .and_then(|e| catalog.type_(e));
-    let user = t.namespace != "pg_catalog" || elem.is_some_and(|e| e.namespace != "pg_catalog");
-    if !user {
-        return with_typmod;
-    }
-    let qualified = super::decoding_type_name(catalog, col, major);
-    if col.typmod < 0 {
-        return qualified;
-    }
-    // A typmod of a type outside pg_catalog: keep what follows the base name.
-    let no_typmod = col.type_name_no_typmod.as_deref().unwrap_or("");
-    let base_seen = no_typmod.strip_suffix("[]").unwrap_or(no_typmod);
-    let base_qualified = qualified.strip_suffix("[]").unwrap_or(&qualified);
-    match with_typmod.strip_prefix(base_seen) {
-        Some(rest) if !base_seen.is_empty() => format!("{base_qualified}{rest}"),
-        _ => with_typmod,
     }
 }
 

@@ -2,6 +2,8 @@
 //! and throwaway PostgreSQL clusters run as the `postgres` user when the tests run as root.
 #![allow(dead_code)]
 
+pub mod pages;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
