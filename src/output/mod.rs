@@ -421,3 +421,103 @@ pub fn decoding_type_name_typmod(catalog: &Catalog, col: &Column, server_major: 
         _ => with_typmod,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::record::RelFileLocator;
+
+    fn catalog() -> Catalog {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata/pg15-logical/catalog.json");
+        Catalog::load(&path).expect("test catalog")
+    }
+
+    fn insert(rel: u32, lsn: u64, new: LoggedTuple) -> Change {
+        Change {
+            lsn: Lsn(lsn),
+            origin: None,
+            kind: ChangeKind::Insert {
+                rel: RelFileLocator {
+                    spc: 1663,
+                    db: 5,
+                    rel,
+                },
+                new,
+            },
+        }
+    }
+
+    /// A row of `pg_toast_16416`: (chunk_id oid, chunk_seq int4, chunk_data bytea).
+    fn chunk(value_id: u32, seq: i32, payload: &[u8]) -> LoggedTuple {
+        let mut data = vec![0u8]; // padding from offset 23 to t_hoff 24
+        data.extend_from_slice(&value_id.to_le_bytes());
+        data.extend_from_slice(&seq.to_le_bytes());
+        data.extend_from_slice(&(((payload.len() + 4) as u32) << 2).to_le_bytes());
+        data.extend_from_slice(payload);
+        LoggedTuple {
+            infomask2: 3,
+            infomask: 0x0002,
+            hoff: 24,
+            data,
+        }
+    }
+
+    /// A row of `public.t_toast` (id, n, comp, rnd, ext, lz) whose `ext` is an out-of-line
+    /// value of `len` bytes and whose other varlena columns are NULL.
+    fn row_with_external(value_id: u32, len: u32) -> LoggedTuple {
+        let mut data = vec![0b0001_0011]; // null bitmap: id, n and ext are present
+        data.extend_from_slice(&1i32.to_le_bytes());
+        data.extend_from_slice(&2i32.to_le_bytes());
+        data.extend_from_slice(&[0x01, 18]); // 1-byte header, VARTAG_ONDISK
+        data.extend_from_slice(&((len + 4) as i32).to_le_bytes());
+        data.extend_from_slice(&len.to_le_bytes());
+        data.extend_from_slice(&value_id.to_le_bytes());
+        data.extend_from_slice(&16419u32.to_le_bytes());
+        LoggedTuple {
+            infomask2: 6,
+            infomask: 0x0007,
+            hoff: 24,
+            data,
+        }
+    }
+
+    #[test]
+    fn toast_value_is_reassembled_from_its_chunks() {
+        let cat = catalog();
+        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        for (seq, part) in [(0, &b"abc"[..]), (1, b"def")] {
+            let c = insert(16419, 0x100 + seq as u64, chunk(77, seq, part));
+            assert!(r.resolve(&c, false).unwrap().is_none());
+        }
+        let main = insert(16416, 0x200, row_with_external(77, 6));
+        let Some(Resolved::Insert { new, .. }) = r.resolve(&main, false).unwrap() else {
+            panic!("expected an insert");
+        };
+        let ext = new.values.iter().find(|(c, _)| c.name == "ext").unwrap();
+        assert_eq!(ext.1, Value::Bytes(Cow::Borrowed(&b"abcdef"[..])));
+    }
+
+    #[test]
+    fn missing_toast_chunk_is_an_error_naming_relation_and_lsn() {
+        let cat = catalog();
+        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        for (seq, part) in [(0, &b"abc"[..]), (2, b"ghi")] {
+            let c = insert(16419, 0x100 + seq as u64, chunk(77, seq, part));
+            r.resolve(&c, false).unwrap();
+        }
+        let main = insert(16416, 0x200, row_with_external(77, 9));
+        let err = r.resolve(&main, false).err().expect("an error").to_string();
+        assert!(
+            err.contains("0/200") && err.contains("public.t_toast") && err.contains("chunk 1"),
+            "{err}"
+        );
+        // A value whose chunks are not in this transaction was left unchanged by an UPDATE.
+        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        let main = insert(16416, 0x300, row_with_external(78, 9));
+        let Some(Resolved::Insert { new, .. }) = r.resolve(&main, false).unwrap() else {
+            panic!("expected an insert");
+        };
+        assert!(new.values.iter().any(|(_, v)| *v == Value::UnchangedToast));
+    }
+}
