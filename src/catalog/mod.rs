@@ -168,9 +168,10 @@ pub struct CatalogFile {
 pub struct Catalog {
     pub file: CatalogFile,
     pub taken_at: Lsn,
-    relation_by_oid: HashMap<u32, usize>,
-    relation_by_filenode: HashMap<(u32, u32), usize>,
-    type_by_oid: HashMap<u32, usize>,
+    // Looked up for every decoded change and value: a fast hash.
+    relation_by_oid: rustc_hash::FxHashMap<u32, usize>,
+    relation_by_filenode: rustc_hash::FxHashMap<(u32, u32), usize>,
+    type_by_oid: rustc_hash::FxHashMap<u32, usize>,
 }
 
 impl Catalog {
@@ -204,8 +205,8 @@ impl Catalog {
             .taken_at_lsn
             .parse()
             .map_err(|_| CatalogError::Lsn(file.taken_at_lsn.clone()))?;
-        let mut relation_by_oid = HashMap::new();
-        let mut relation_by_filenode = HashMap::new();
+        let mut relation_by_oid = rustc_hash::FxHashMap::default();
+        let mut relation_by_filenode = rustc_hash::FxHashMap::default();
         for (i, r) in file.relations.iter().enumerate() {
             relation_by_oid.insert(r.oid, i);
             if let Some(node) = r.relfilenode {

@@ -11,7 +11,11 @@
 pub mod heap;
 pub mod spill;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+// Lookups by xid on every record: a fast non-cryptographic hash (xids are not attacker-chosen
+// keys in a way that matters to an offline reader).
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::rmgr::{logicalmsg, standby, xact, DescError};
 use crate::wal::lsn::Lsn;
@@ -231,9 +235,9 @@ impl Decoder {
     pub fn new(opts: DecoderOptions) -> Decoder {
         Decoder {
             opts,
-            txns: HashMap::new(),
-            top_of: HashMap::new(),
-            prepared: HashMap::new(),
+            txns: HashMap::default(),
+            top_of: HashMap::default(),
+            prepared: HashMap::default(),
             skip_xids_below: None,
             seen_first_record: false,
             out: VecDeque::new(),

@@ -7,7 +7,6 @@ pub mod test_decoding;
 pub mod wal2json;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, ChangeKind, LoggedTuple};
@@ -153,7 +152,7 @@ pub struct Resolver<'c> {
     unknown: UnknownRelations,
     /// Relations with OIDs below this are catalogs (`IsCatalogRelationOid`).
     first_user_oid: u32,
-    toast: HashMap<u32, Vec<(i32, Vec<u8>)>>,
+    toast: rustc_hash::FxHashMap<u32, Vec<(i32, Vec<u8>)>>,
 }
 
 impl<'c> Resolver<'c> {
@@ -168,7 +167,7 @@ impl<'c> Resolver<'c> {
             catalog,
             unknown,
             first_user_oid,
-            toast: HashMap::new(),
+            toast: Default::default(),
         }
     }
 

@@ -93,7 +93,7 @@ struct RelNames {
 }
 
 pub struct Writer<'c> {
-    names: std::cell::RefCell<std::collections::HashMap<u32, std::rc::Rc<RelNames>>>,
+    names: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<RelNames>>>,
     opts: Options,
     resolver: Resolver<'c>,
     ctx: OutputContext,
