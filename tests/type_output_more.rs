@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use pglcr::catalog::{Catalog, Relation};
 use pglcr::tuple::types::{output, OutputContext, TypeError};
 use pglcr::tuple::{deform, toast_chunks_to_value, Datum, HeapTuple, Varlena};
-use support::pages::{copy_rows, load_catalog, raw_tuples};
+use support::pages::{copy_rows, load_catalog, raw_tuples, toast_chunks};
 use support::Cluster;
 
 /// (column type, SQL expressions for the values); each becomes a table `t_<n>` with one
@@ -156,31 +156,6 @@ fn relation<'c>(catalog: &'c Catalog, name: &str) -> &'c Relation {
         .iter()
         .find(|r| r.namespace == "public" && r.name == name)
         .unwrap_or_else(|| panic!("relation public.{name} not in the catalog"))
-}
-
-/// All TOAST chunks of a TOAST table, by value id.
-fn toast_chunks(
-    cluster: &Cluster,
-    catalog: &Catalog,
-    toast_relid: u32,
-) -> HashMap<u32, Vec<(i32, Vec<u8>)>> {
-    let rel = catalog.relation(toast_relid).expect("toast relation");
-    let columns = rel.columns.as_deref().expect("toast columns");
-    let mut chunks: HashMap<u32, Vec<(i32, Vec<u8>)>> = HashMap::new();
-    for (_, bytes) in raw_tuples(cluster, &format!("pg_toast.{}", rel.name)) {
-        let t = HeapTuple::from_bytes(&bytes).expect("toast tuple");
-        let d = deform(&t, columns).expect("deform toast tuple");
-        let (Datum::Fixed(id), Datum::Fixed(seq), Datum::Varlena(Varlena::Plain(data))) =
-            (d[0], d[1], d[2])
-        else {
-            panic!("unexpected toast tuple {d:?}");
-        };
-        chunks
-            .entry(u32::from_le_bytes(id.try_into().unwrap()))
-            .or_default()
-            .push((i32::from_le_bytes(seq.try_into().unwrap()), data.to_vec()));
-    }
-    chunks
 }
 
 /// Prints every row of `table` and compares each value with PostgreSQL's text; returns the

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use pglcr::catalog::{Catalog, CatalogFile};
+use pglcr::tuple::{deform, Datum, HeapTuple, Varlena};
 
 use super::Cluster;
 
@@ -93,4 +94,29 @@ pub fn load_catalog(cluster: &Cluster) -> Catalog {
     let json = cluster.psql_script(&sql);
     let file: CatalogFile = serde_json::from_str(&json).expect("catalog JSON");
     Catalog::new(file).expect("catalog")
+}
+
+/// All TOAST chunks of a TOAST table, by value id.
+pub fn toast_chunks(
+    cluster: &Cluster,
+    catalog: &Catalog,
+    toast_relid: u32,
+) -> HashMap<u32, Vec<(i32, Vec<u8>)>> {
+    let rel = catalog.relation(toast_relid).expect("toast relation");
+    let columns = rel.columns.as_deref().expect("toast columns");
+    let mut chunks: HashMap<u32, Vec<(i32, Vec<u8>)>> = HashMap::new();
+    for (_, bytes) in raw_tuples(cluster, &format!("pg_toast.{}", rel.name)) {
+        let t = HeapTuple::from_bytes(&bytes).expect("toast tuple");
+        let d = deform(&t, columns).expect("deform toast tuple");
+        let (Datum::Fixed(id), Datum::Fixed(seq), Datum::Varlena(Varlena::Plain(data))) =
+            (d[0], d[1], d[2])
+        else {
+            panic!("unexpected toast tuple {d:?}");
+        };
+        chunks
+            .entry(u32::from_le_bytes(id.try_into().unwrap()))
+            .or_default()
+            .push((i32::from_le_bytes(seq.try_into().unwrap()), data.to_vec()));
+    }
+    chunks
 }
