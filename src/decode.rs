@@ -8,6 +8,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::dump::{locate, DumpError, RangeRequest};
 use crate::logical::Event;
 use crate::logical::{self, Decoder, DecoderOptions};
+use crate::output::driver::{Driver, Events};
 use crate::output::{json, test_decoding, wal2json, OutputError, Resolver, Sink, UnknownRelations};
 use crate::tuple::types::{OutputContext, TypeError};
 use crate::wal::lsn::Lsn;
@@ -36,29 +37,17 @@ pub enum DecodeError {
     Write(std::io::Error),
 }
 
+/// Events handed from the decoding thread to the rendering one at a time, and how many such
+/// batches may wait: enough to smooth out bursts, few enough to keep memory bounded.
+const EVENTS_PER_BATCH: usize = 256;
+const EVENT_BATCHES_IN_FLIGHT: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     TestDecoding,
     Wal2json,
     /// pglcr's own JSON lines, one object per change (README.md, "pglcr decode").
     Json,
-}
-
-/// The output plugin chosen by [`Format`].
-enum Writer<'c> {
-    TestDecoding(test_decoding::Writer<'c>),
-    Wal2json(wal2json::Writer<'c>),
-    Json(json::Writer<'c>),
-}
-
-impl Writer<'_> {
-    fn write_event(&mut self, event: &mut Event, out: &mut Sink<'_>) -> Result<(), OutputError> {
-        match self {
-            Writer::TestDecoding(w) => w.write_event(event, out),
-            Writer::Wal2json(w) => w.write_event(event, out),
-            Writer::Json(w) => w.write_event(event, out),
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -109,19 +98,19 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     if let Some(tz) = &req.timezone {
         ctx.set_time_zone(tz)?;
     }
-    let resolver = Resolver::new(&catalog, req.unknown_relations);
+    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx.clone());
     // test_decoding's regression tests leave prepared transactions whose GID contains
     // "_nodecode" to COMMIT PREPARED; pglcr's own format has no such filter.
     let mut skip_gid = Some("_nodecode".to_string());
-    let (mut writer, two_phase) = match req.format {
+    let (mut writer, two_phase): (Box<dyn Events>, bool) = match req.format {
         Format::TestDecoding => {
             let mut plugin = test_decoding::Options::default();
             for (name, value) in &req.plugin_options {
                 test_decoding::set_option(&mut plugin, name, value.as_deref())
                     .map_err(DecodeError::Usage)?;
             }
-            let w = test_decoding::Writer::new(plugin, resolver, ctx);
-            (Writer::TestDecoding(w), req.two_phase)
+            let w = test_decoding::Writer::new(plugin, &catalog, ctx);
+            (Box::new(Driver::new(w, resolver)), req.two_phase)
         }
         Format::Wal2json => {
             let mut plugin = wal2json::Options::default();
@@ -131,18 +120,16 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
             }
             // wal2json has no two-phase callbacks: PostgreSQL decodes prepared transactions
             // at COMMIT PREPARED for it even on a two_phase slot.
-            let w = wal2json::Writer::new(plugin, resolver, ctx);
-            (Writer::Wal2json(w), false)
+            let w = wal2json::Writer::new(plugin, &catalog, ctx);
+            (Box::new(Driver::new(w, resolver)), false)
         }
         Format::Json => {
             for (name, value) in &req.plugin_options {
                 json::set_option(name, value.as_deref()).map_err(DecodeError::Usage)?;
             }
             skip_gid = None;
-            (
-                Writer::Json(json::Writer::new(resolver, ctx)),
-                req.two_phase,
-            )
+            let w = json::Writer::new(&catalog, ctx);
+            (Box::new(Driver::new(w, resolver)), req.two_phase)
         }
     };
     let mut decoder = Decoder::new(DecoderOptions {
@@ -163,29 +150,62 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     let first = reader.find_first_record(start)?;
     reader.begin_read(first);
     let mut sink = Sink::new(out);
-    let end = loop {
-        let more = match reader.next_record()? {
-            Some(rec) => {
-                decoder.feed(&rec)?;
-                true
+    // With more than one thread, WAL is read and decoded on a thread of its own while this
+    // one renders: the two halves cost about the same.
+    let (end, open_transactions) = if rayon::current_num_threads() > 1 {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(EVENT_BATCHES_IN_FLIGHT);
+        std::thread::scope(|scope| {
+            let producer = scope.spawn(move || -> Result<_, DecodeError> {
+                let mut batch = Vec::new();
+                let end = loop {
+                    let Some(rec) = reader.next_record()? else {
+                        break reader.end_reason().cloned();
+                    };
+                    decoder.feed(&rec)?;
+                    batch.extend(std::iter::from_fn(|| decoder.pop()));
+                    if batch.len() >= EVENTS_PER_BATCH
+                        && tx.send(std::mem::take(&mut batch)).is_err()
+                    {
+                        // The consumer stopped on an error of its own, which it reports.
+                        return Ok((None, 0));
+                    }
+                };
+                batch.extend(std::iter::from_fn(|| decoder.pop()));
+                let _ = tx.send(batch);
+                Ok((end, decoder.open_transactions()))
+            });
+            let consumed = (|| -> Result<(), DecodeError> {
+                for batch in rx.iter() {
+                    for event in batch {
+                        writer.event(event, &mut sink)?;
+                    }
+                    sink.maybe_flush()?;
+                }
+                Ok(())
+            })();
+            let produced = producer.join().expect("the WAL decoding thread panicked");
+            // A consumer error stops the producer early: report the consumer's error.
+            consumed?;
+            produced
+        })?
+    } else {
+        let end = loop {
+            let Some(rec) = reader.next_record()? else {
+                break reader.end_reason().cloned();
+            };
+            decoder.feed(&rec)?;
+            while let Some(event) = decoder.pop() {
+                writer.event(event, &mut sink)?;
             }
-            None => false,
+            sink.maybe_flush()?;
         };
-        if !more {
-            break reader.end_reason().cloned();
-        }
-        while let Some(mut event) = decoder.pop() {
-            writer.write_event(&mut event, &mut sink)?;
-        }
-        sink.maybe_flush()?;
+        (end, decoder.open_transactions())
     };
-    while let Some(mut event) = decoder.pop() {
-        writer.write_event(&mut event, &mut sink)?;
-    }
+    writer.finish(&mut sink)?;
     sink.flush()?;
     Ok(Summary {
         start,
         end,
-        open_transactions: decoder.open_transactions(),
+        open_transactions,
     })
 }

@@ -75,6 +75,20 @@ pub struct Change {
     pub kind: ChangeKind,
 }
 
+impl Change {
+    /// Bytes of tuple and message data the change holds.
+    pub fn tuple_bytes(&self) -> usize {
+        let len = |t: &Option<LoggedTuple>| t.as_ref().map_or(0, |t| t.data.len());
+        match &self.kind {
+            ChangeKind::Insert { new, .. } => new.data.len(),
+            ChangeKind::Update { old, new, .. } => len(old) + len(new),
+            ChangeKind::Delete { old, .. } => len(old),
+            ChangeKind::Truncate { relids, .. } => 4 * relids.len(),
+            ChangeKind::Message { prefix, content } => prefix.len() + content.len(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TxnEnd {
     Commit,
@@ -87,7 +101,7 @@ pub enum TxnEnd {
 }
 
 /// A decoded transaction, emitted when it ends.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Txn {
     pub xid: u32,
     pub end: TxnEnd,
@@ -102,21 +116,25 @@ pub struct Txn {
     /// Replication origin of the ending record.
     pub origin: Option<u16>,
     pub origin_lsn: Option<Lsn>,
-    /// The changes in LSN order, read from memory and spill files as they are consumed.
-    pub changes: ChangeStream,
 }
 
 #[derive(Debug)]
 pub enum Event {
-    Txn(Txn),
+    /// A transaction and its changes in LSN order, read from memory and spill files as they
+    /// are consumed.
+    Txn(Txn, ChangeStream),
     /// A non-transactional logical message, emitted when it is read.
-    Message {
-        lsn: Lsn,
-        xid: u32,
-        origin: Option<u16>,
-        prefix: Vec<u8>,
-        content: Vec<u8>,
-    },
+    Message(Message),
+}
+
+/// A non-transactional logical message (`pg_logical_emit_message(false, …)`).
+#[derive(Debug)]
+pub struct Message {
+    pub lsn: Lsn,
+    pub xid: u32,
+    pub origin: Option<u16>,
+    pub prefix: Vec<u8>,
+    pub content: Vec<u8>,
 }
 
 #[derive(Clone, Debug)]
@@ -442,13 +460,13 @@ impl Decoder {
             };
             self.push(rec.xid(), rec.lsn, change)?;
         } else if rec.lsn >= self.opts.start {
-            self.out.push_back(Event::Message {
+            self.out.push_back(Event::Message(Message {
                 lsn: rec.end,
                 xid: rec.xid(),
                 origin: rec.origin,
                 prefix: msg.prefix.to_vec(),
                 content: msg.payload.to_vec(),
-            });
+            }));
         }
         Ok(())
     }
@@ -485,18 +503,20 @@ impl Decoder {
 
     fn emit(&mut self, rec: &Record<'_>, end: Ending, st: Collected) -> Result<(), SpillError> {
         let first_lsn = st.first_lsn.unwrap_or(rec.lsn);
-        self.out.push_back(Event::Txn(Txn {
-            xid: end.xid,
-            end: end.kind,
-            gid: end.gid,
-            first_lsn,
-            end_lsn: rec.lsn,
-            end_next: rec.end,
-            time: end.time,
-            origin: rec.origin,
-            origin_lsn: (end.origin_lsn != 0).then_some(Lsn(end.origin_lsn)),
-            changes: st.into_stream()?,
-        }));
+        self.out.push_back(Event::Txn(
+            Txn {
+                xid: end.xid,
+                end: end.kind,
+                gid: end.gid,
+                first_lsn,
+                end_lsn: rec.lsn,
+                end_next: rec.end,
+                time: end.time,
+                origin: rec.origin,
+                origin_lsn: (end.origin_lsn != 0).then_some(Lsn(end.origin_lsn)),
+            },
+            st.into_stream()?,
+        ));
         Ok(())
     }
 

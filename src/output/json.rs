@@ -4,11 +4,12 @@
 //! documented in README.md ("pglcr decode").
 
 use crate::catalog::{Catalog, Column, Relation};
-use crate::logical::{Event, Txn, TxnEnd};
+use crate::logical::{Change, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
 use crate::wal::lsn::Lsn;
 
-use super::{OutputError, Resolved, Resolver, Row, Sink, Value};
+use super::driver::Plugin;
+use super::{OutputError, Resolved, Row, Sink, Value};
 
 const TIMESTAMPTZ_OID: u32 = 1184;
 
@@ -102,57 +103,32 @@ impl Header {
 }
 
 pub struct Writer<'c> {
-    resolver: Resolver<'c>,
+    catalog: &'c Catalog,
     ctx: OutputContext,
     major: u32,
-    /// Reused for value text.
-    text: String,
     /// The line being built; appended to the output only when complete.
     line: Vec<u8>,
+    /// The header of the current transaction's lines.
+    header: Header,
 }
 
 impl<'c> Writer<'c> {
-    pub fn new(resolver: Resolver<'c>, ctx: OutputContext) -> Writer<'c> {
-        let major = resolver.catalog().file.server_version_num / 10000;
+    pub fn new(catalog: &'c Catalog, ctx: OutputContext) -> Writer<'c> {
+        let major = catalog.file.server_version_num / 10000;
         Writer {
-            resolver,
+            catalog,
             ctx,
             major,
-            text: String::new(),
             line: Vec::new(),
+            header: Header {
+                xid: None,
+                commit: None,
+            },
         }
     }
 
     fn catalog(&self) -> &'c Catalog {
-        self.resolver.catalog()
-    }
-
-    /// Appends one line per change of the event (none for a transaction without changes to
-    /// show).
-    pub fn write_event(
-        &mut self,
-        event: &mut Event,
-        out: &mut Sink<'_>,
-    ) -> Result<(), OutputError> {
-        match event {
-            Event::Message {
-                lsn,
-                xid,
-                origin,
-                prefix,
-                content,
-            } => {
-                let header = Header {
-                    xid: (*xid != 0).then_some(*xid),
-                    commit: None,
-                };
-                header.push(out, "message", *lsn, *origin);
-                push_message(out, false, prefix, content);
-                out.extend_from_slice(b"}\n");
-                Ok(())
-            }
-            Event::Txn(txn) => self.write_txn(txn, out),
-        }
+        self.catalog
     }
 
     fn commit_time(&self, txn: &Txn) -> Result<String, OutputError> {
@@ -173,71 +149,85 @@ impl<'c> Writer<'c> {
         Ok(s)
     }
 
-    fn write_txn(&mut self, txn: &mut Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+    /// A line for COMMIT PREPARED, ROLLBACK PREPARED or PREPARE.
+    fn two_phase_line(&self, txn: &Txn, kind: &str, out: &mut Vec<u8>) {
+        self.header.push(out, kind, txn.end_lsn, txn.origin);
+        out.extend_from_slice(b",\"gid\":");
+        push_str(out, txn.gid.as_deref().unwrap_or(""));
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// One line per change (none for a transaction without changes to show).
+impl<'c> Plugin<'c> for Writer<'c> {
+    fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
         let header = Header {
+            xid: (msg.xid != 0).then_some(msg.xid),
+            commit: None,
+        };
+        header.push(out, "message", msg.lsn, msg.origin);
+        push_message(out, false, &msg.prefix, &msg.content);
+        out.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    fn begin(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        self.header = Header {
             xid: Some(txn.xid),
             commit: Some((txn.end_lsn, self.commit_time(txn)?)),
         };
-        let gid = txn.gid.as_deref().unwrap_or("");
-        let two_phase_line = |out: &mut Vec<u8>, kind: &str| {
-            header.push(out, kind, txn.end_lsn, txn.origin);
-            out.extend_from_slice(b",\"gid\":");
-            push_str(out, gid);
-            out.extend_from_slice(b"}\n");
-        };
         match txn.end {
-            TxnEnd::CommitPrepared => {
-                two_phase_line(out, "commit_prepared");
-                return Ok(());
-            }
-            TxnEnd::RollbackPrepared => {
-                two_phase_line(out, "rollback_prepared");
-                return Ok(());
-            }
+            TxnEnd::CommitPrepared => self.two_phase_line(txn, "commit_prepared", out),
+            TxnEnd::RollbackPrepared => self.two_phase_line(txn, "rollback_prepared", out),
             TxnEnd::Commit | TxnEnd::Prepare => {}
-        }
-        self.resolver.begin();
-        while let Some(change) = txn.changes.next_change()? {
-            let change = &change;
-            let more_from_same_record = txn.changes.peek_lsn() == Some(change.lsn);
-            let Some(resolved) = self.resolver.resolve(change, more_from_same_record)? else {
-                continue;
-            };
-            let mut line = std::mem::take(&mut self.line);
-            line.clear();
-            let result = self.change_line(&header, change.lsn, change.origin, &resolved, &mut line);
-            if result.is_ok() {
-                out.extend_from_slice(&line);
-            }
-            self.line = line;
-            result?;
-            out.maybe_flush()?;
-        }
-        if txn.end == TxnEnd::Prepare {
-            two_phase_line(out, "prepare");
         }
         Ok(())
     }
 
-    fn change_line(
+    fn change(
         &mut self,
-        header: &Header,
+        _txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        let result = self.change_line(change.lsn, change.origin, resolved, &mut line);
+        if result.is_ok() {
+            out.extend_from_slice(&line);
+        }
+        self.line = line;
+        result
+    }
+
+    fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        if txn.end == TxnEnd::Prepare {
+            self.two_phase_line(txn, "prepare", out);
+        }
+        Ok(())
+    }
+}
+
+impl<'c> Writer<'c> {
+    fn change_line(
+        &self,
         lsn: Lsn,
         origin: Option<u16>,
-        change: &Resolved<'c, '_>,
+        change: &Resolved<'c>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         match change {
             Resolved::Insert { rel, new } => {
-                header.push(out, "insert", lsn, origin);
+                self.header.push(out, "insert", lsn, origin);
                 self.row_change(lsn, rel, Some(new), None, out)?;
             }
             Resolved::Update { rel, old, new } => {
-                header.push(out, "update", lsn, origin);
+                self.header.push(out, "update", lsn, origin);
                 self.row_change(lsn, rel, new.as_ref(), Some(old.as_ref()), out)?;
             }
             Resolved::Delete { rel, old } => {
-                header.push(out, "delete", lsn, origin);
+                self.header.push(out, "delete", lsn, origin);
                 self.row_change(lsn, rel, None, Some(old.as_ref()), out)?;
             }
             Resolved::Truncate {
@@ -245,7 +235,7 @@ impl<'c> Writer<'c> {
                 cascade,
                 restart_seqs,
             } => {
-                header.push(out, "truncate", lsn, origin);
+                self.header.push(out, "truncate", lsn, origin);
                 out.extend_from_slice(b",\"relations\":[");
                 for (i, rel) in rels.iter().enumerate() {
                     if i > 0 {
@@ -261,7 +251,7 @@ impl<'c> Writer<'c> {
                 push_bool(out, *restart_seqs);
             }
             Resolved::Message { prefix, content } => {
-                header.push(out, "message", lsn, origin);
+                self.header.push(out, "message", lsn, origin);
                 push_message(out, true, prefix, content);
             }
         }
@@ -272,11 +262,11 @@ impl<'c> Writer<'c> {
     /// `"schema":…,"table":…,"relid":…,"columns":…,"old_key":…[,"unchanged_toast":[…]]`.
     /// `old` is `None` for an insert, `Some(None)` when the old tuple was not logged.
     fn row_change(
-        &mut self,
+        &self,
         lsn: Lsn,
         rel: &Relation,
-        new: Option<&Row<'c, '_>>,
-        old: Option<Option<&Row<'c, '_>>>,
+        new: Option<&Row<'c>>,
+        old: Option<Option<&Row<'c>>>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         out.push(b',');
@@ -296,7 +286,7 @@ impl<'c> Writer<'c> {
                         out.push(b',');
                     }
                     first = false;
-                    self.column(lsn, rel, col, value, out)?;
+                    self.column(lsn, rel, row, col, value, out)?;
                 }
                 out.push(b']');
             }
@@ -315,7 +305,7 @@ impl<'c> Writer<'c> {
                         out.push(b',');
                     }
                     first = false;
-                    self.column(lsn, rel, col, value, out)?;
+                    self.column(lsn, rel, row, col, value, out)?;
                 }
                 out.push(b']');
             }
@@ -336,11 +326,12 @@ impl<'c> Writer<'c> {
 
     /// `{"name":…,"type":…,"type_oid":…,"value":…}`
     fn column(
-        &mut self,
+        &self,
         lsn: Lsn,
         rel: &Relation,
+        row: &Row<'c>,
         col: &Column,
-        value: &Value<'_>,
+        value: &Value,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         out.extend_from_slice(b"{\"name\":");
@@ -351,27 +342,11 @@ impl<'c> Writer<'c> {
             &super::decoding_type_name_typmod(self.catalog(), col, self.major),
         );
         out.extend_from_slice(format!(",\"type_oid\":{},\"value\":", col.type_oid).as_bytes());
-        match value {
-            Value::Bytes(bytes) => {
-                self.text.clear();
-                types::write_output(
-                    self.catalog(),
-                    col.type_oid,
-                    bytes,
-                    &self.ctx,
-                    &mut self.text,
-                )
-                .map_err(|source| OutputError::Value {
-                    lsn,
-                    relation: format!("{}.{}", rel.namespace, rel.name),
-                    column: col.name.clone(),
-                    source: Box::new(source),
-                })?;
-                push_str(out, &self.text);
-            }
-            // An old key never holds an unchanged TOAST value (PostgreSQL logs it
-            // flattened); shown as null should one appear.
-            Value::Null | Value::UnchangedToast => out.extend_from_slice(b"null"),
+        // An old key never holds an unchanged TOAST value (PostgreSQL logs it flattened);
+        // shown as null should one appear.
+        match row.text_of(lsn, rel, col, value)? {
+            Some(text) => push_str(out, text),
+            None => out.extend_from_slice(b"null"),
         }
         out.push(b'}');
         Ok(())
@@ -381,7 +356,7 @@ impl<'c> Writer<'c> {
 /// Whether a column of a logged old tuple belongs to the old key: every column with
 /// REPLICA IDENTITY FULL, the identity index's columns otherwise (the other columns of the
 /// logged tuple are nulls that stand for "not logged").
-fn in_old_key(rel: &Relation, col: &Column, value: &Value<'_>) -> bool {
+fn in_old_key(rel: &Relation, col: &Column, value: &Value) -> bool {
     if *value == Value::UnchangedToast {
         return false;
     }

@@ -1,15 +1,19 @@
 //! Rendering decoded transactions: resolving changes to relations and column values (TOAST
 //! reassembly included), and the output formats.
 
+pub mod driver;
 pub mod ident;
 pub mod json;
 pub mod test_decoding;
 pub mod wal2json;
 
 use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, ChangeKind, LoggedTuple};
+use crate::tuple::types::{self, OutputContext, TypeError};
 use crate::tuple::{self, Datum, HeapTuple, Varlena};
 use crate::wal::lsn::Lsn;
 use crate::wal::record::RelFileLocator;
@@ -105,34 +109,61 @@ pub enum UnknownRelations {
     Skip,
 }
 
-/// One column value, ready for a type output function.
+/// One column value, as a type output function printed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value<'t> {
+pub enum Value {
     Null,
     /// An out-of-line value this transaction did not write (an UPDATE that kept it).
     UnchangedToast,
-    /// Fixed-length bytes, or a varlena payload detoasted and decompressed.
-    Bytes(Cow<'t, [u8]>),
+    /// The value's text: a range of [`Row::text`].
+    Text(Range<usize>),
+    /// The type's output function failed; an error only if a writer prints the value.
+    Unprintable(Box<TypeError>),
 }
 
-/// A tuple's live columns (dropped columns left out) with their values.
-pub struct Row<'c, 't> {
-    pub values: Vec<(&'c Column, Value<'t>)>,
+/// A tuple's live columns (dropped columns left out) with their values' text.
+#[derive(Debug)]
+pub struct Row<'c> {
+    pub values: Vec<(&'c Column, Value)>,
+    text: String,
 }
 
-pub enum Resolved<'c, 't> {
+impl Row<'_> {
+    /// The text of a value (`None` for NULL and an unchanged TOAST value), or the error its
+    /// output function gave, naming the change, relation and column.
+    pub fn text_of(
+        &self,
+        lsn: Lsn,
+        rel: &Relation,
+        col: &Column,
+        value: &Value,
+    ) -> Result<Option<&str>, OutputError> {
+        match value {
+            Value::Null | Value::UnchangedToast => Ok(None),
+            Value::Text(r) => Ok(Some(&self.text[r.clone()])),
+            Value::Unprintable(e) => Err(OutputError::Value {
+                lsn,
+                relation: format!("{}.{}", rel.namespace, rel.name),
+                column: col.name.clone(),
+                source: e.clone(),
+            }),
+        }
+    }
+}
+
+pub enum Resolved<'c> {
     Insert {
         rel: &'c Relation,
-        new: Row<'c, 't>,
+        new: Row<'c>,
     },
     Update {
         rel: &'c Relation,
-        old: Option<Row<'c, 't>>,
-        new: Option<Row<'c, 't>>,
+        old: Option<Row<'c>>,
+        new: Option<Row<'c>>,
     },
     Delete {
         rel: &'c Relation,
-        old: Option<Row<'c, 't>>,
+        old: Option<Row<'c>>,
     },
     Truncate {
         rels: Vec<&'c Relation>,
@@ -140,23 +171,47 @@ pub enum Resolved<'c, 't> {
         restart_seqs: bool,
     },
     Message {
-        prefix: &'t [u8],
-        content: &'t [u8],
+        prefix: Vec<u8>,
+        content: Vec<u8>,
     },
 }
 
-/// Resolves a transaction's changes in order, keeping the TOAST chunks it wrote, as the
-/// reorder buffer does while replaying a transaction.
+/// TOAST chunks by value id: `(chunk_seq, chunk_data)`.
+type ToastChunks = rustc_hash::FxHashMap<u32, Vec<(i32, Vec<u8>)>>;
+
+/// What [`Resolver::classify`] found out about a change, enough to [`Job::render`] it on any
+/// thread: its relations, and the TOAST chunks its row may point to.
+pub struct Job<'c> {
+    target: Target<'c>,
+    toast: Option<Arc<ToastChunks>>,
+}
+
+enum Target<'c> {
+    /// An INSERT, UPDATE or DELETE of this relation.
+    Rows(&'c Relation),
+    Truncate(Vec<&'c Relation>),
+    Message,
+}
+
+/// Classifies a transaction's changes in order, keeping the TOAST chunks it wrote, as the
+/// reorder buffer does while replaying a transaction. Rendering the rows ([`Job::render`])
+/// needs no state and runs in parallel.
 pub struct Resolver<'c> {
     catalog: &'c Catalog,
+    ctx: OutputContext,
     unknown: UnknownRelations,
     /// Relations with OIDs below this are catalogs (`IsCatalogRelationOid`).
     first_user_oid: u32,
-    toast: rustc_hash::FxHashMap<u32, Vec<(i32, Vec<u8>)>>,
+    /// Shared with the jobs of the rows that may point to them; copied on write.
+    toast: Option<Arc<ToastChunks>>,
 }
 
 impl<'c> Resolver<'c> {
-    pub fn new(catalog: &'c Catalog, unknown: UnknownRelations) -> Resolver<'c> {
+    pub fn new(
+        catalog: &'c Catalog,
+        unknown: UnknownRelations,
+        ctx: OutputContext,
+    ) -> Resolver<'c> {
         // FirstUnpinnedObjectId since PostgreSQL 15, FirstBootstrapObjectId before.
         let first_user_oid = if catalog.file.server_version_num >= 150000 {
             12000
@@ -165,9 +220,10 @@ impl<'c> Resolver<'c> {
         };
         Resolver {
             catalog,
+            ctx,
             unknown,
             first_user_oid,
-            toast: Default::default(),
+            toast: None,
         }
     }
 
@@ -175,9 +231,13 @@ impl<'c> Resolver<'c> {
         self.catalog
     }
 
+    pub fn output_context(&self) -> &OutputContext {
+        &self.ctx
+    }
+
     /// Starts a new transaction: forgets TOAST chunks of the previous one.
     pub fn begin(&mut self) {
-        self.toast.clear();
+        self.toast = None;
     }
 
     fn relation(
@@ -199,61 +259,6 @@ impl<'c> Resolver<'c> {
         }
     }
 
-    fn row<'t>(
-        &self,
-        lsn: Lsn,
-        rel: &'c Relation,
-        t: &'t LoggedTuple,
-    ) -> Result<Row<'c, 't>, OutputError> {
-        let relname = || format!("{}.{}", rel.namespace, rel.name);
-        let columns: &'c [Column] = rel.columns.as_deref().unwrap_or(&[]);
-        let tuple = HeapTuple {
-            infomask2: t.infomask2,
-            infomask: t.infomask,
-            hoff: t.hoff,
-            data: &t.data,
-        };
-        let datums = tuple::deform(&tuple, columns).map_err(|source| OutputError::Tuple {
-            lsn,
-            relation: relname(),
-            source: Box::new(source),
-        })?;
-        let mut values = Vec::with_capacity(columns.len());
-        for (col, datum) in columns.iter().zip(datums) {
-            let tuple_err = |source| OutputError::Tuple {
-                lsn,
-                relation: relname(),
-                source: Box::new(source),
-            };
-            let value = match datum {
-                Datum::Dropped => continue,
-                Datum::Null => Value::Null,
-                Datum::Missing if !col.atthasmissing => Value::Null,
-                Datum::Missing => {
-                    return Err(OutputError::MissingValue {
-                        lsn,
-                        relation: relname(),
-                        column: col.name.clone(),
-                    })
-                }
-                Datum::Fixed(b) | Datum::CString(b) => Value::Bytes(Cow::Borrowed(b)),
-                Datum::Varlena(Varlena::External(p)) => match self.toast.get(&p.value_id) {
-                    Some(chunks) => Value::Bytes(Cow::Owned(
-                        tuple::toast_chunks_to_value(
-                            &p,
-                            chunks.iter().map(|(seq, d)| (*seq, d.as_slice())),
-                        )
-                        .map_err(tuple_err)?,
-                    )),
-                    None => Value::UnchangedToast,
-                },
-                Datum::Varlena(v) => Value::Bytes(v.detoast_inline().map_err(tuple_err)?),
-            };
-            values.push((col, value));
-        }
-        Ok(Row { values })
-    }
-
     /// Stores a TOAST chunk (`chunk_id`, `chunk_seq`, `chunk_data`).
     fn add_chunk(
         &mut self,
@@ -261,7 +266,10 @@ impl<'c> Resolver<'c> {
         rel: &'c Relation,
         t: &LoggedTuple,
     ) -> Result<(), OutputError> {
-        let row = self.row(lsn, rel, t)?;
+        let mut raw = Vec::with_capacity(3);
+        for_each_raw(lsn, rel, t, None, &mut Vec::new(), |col, value| {
+            raw.push((col, value))
+        })?;
         let bad = || OutputError::Tuple {
             lsn,
             relation: format!("{}.{}", rel.namespace, rel.name),
@@ -270,8 +278,7 @@ impl<'c> Resolver<'c> {
                 reason: "TOAST chunk row is not (oid, int4, bytea)".into(),
             }),
         };
-        let [(_, Value::Bytes(id)), (_, Value::Bytes(seq)), (_, Value::Bytes(data))] =
-            row.values.as_slice()
+        let [(_, Raw::Bytes(id)), (_, Raw::Bytes(seq)), (_, Raw::Bytes(data))] = raw.as_slice()
         else {
             return Err(bad());
         };
@@ -279,24 +286,24 @@ impl<'c> Resolver<'c> {
         else {
             return Err(bad());
         };
-        self.toast
+        Arc::make_mut(self.toast.get_or_insert_with(Default::default))
             .entry(u32::from_le_bytes(id))
             .or_default()
             .push((i32::from_le_bytes(seq), data.to_vec()));
         Ok(())
     }
 
-    /// Resolves one change; `None` for changes nothing is shown for (catalog tables, TOAST
-    /// chunks, which are kept for the row that follows). `more_from_same_record` says the
-    /// next change comes from the same record, to keep TOAST chunks across the rows of one
-    /// multi-insert.
-    pub fn resolve<'t>(
+    /// Decides what a change shows; `None` for changes nothing is shown for (catalog
+    /// tables, TOAST chunks, which are kept for the row that follows).
+    /// `more_from_same_record` says the next change comes from the same record, to keep
+    /// TOAST chunks across the rows of one multi-insert.
+    pub fn classify(
         &mut self,
-        change: &'t Change,
+        change: &Change,
         more_from_same_record: bool,
-    ) -> Result<Option<Resolved<'c, 't>>, OutputError> {
+    ) -> Result<Option<Job<'c>>, OutputError> {
         let lsn = change.lsn;
-        let resolved = match &change.kind {
+        let target = match &change.kind {
             ChangeKind::Insert { rel, new } => {
                 let Some(r) = self.relation(lsn, *rel, true)? else {
                     return Ok(None);
@@ -305,41 +312,19 @@ impl<'c> Resolver<'c> {
                     self.add_chunk(lsn, r, new)?;
                     return Ok(None);
                 }
-                Resolved::Insert {
-                    rel: r,
-                    new: self.row(lsn, r, new)?,
-                }
+                Target::Rows(r)
             }
             ChangeKind::Update { rel, old, new } => {
-                let Some(r) = self.relation(lsn, *rel, old.is_some() || new.is_some())? else {
-                    return Ok(None);
-                };
-                if r.kind == "t" {
-                    return Ok(None);
-                }
-                Resolved::Update {
-                    rel: r,
-                    old: old.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
-                    new: new.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
+                match self.relation(lsn, *rel, old.is_some() || new.is_some())? {
+                    Some(r) if r.kind != "t" => Target::Rows(r),
+                    _ => return Ok(None),
                 }
             }
-            ChangeKind::Delete { rel, old } => {
-                let Some(r) = self.relation(lsn, *rel, old.is_some())? else {
-                    return Ok(None);
-                };
-                if r.kind == "t" {
-                    return Ok(None);
-                }
-                Resolved::Delete {
-                    rel: r,
-                    old: old.as_ref().map(|t| self.row(lsn, r, t)).transpose()?,
-                }
-            }
-            ChangeKind::Truncate {
-                relids,
-                cascade,
-                restart_seqs,
-            } => {
+            ChangeKind::Delete { rel, old } => match self.relation(lsn, *rel, old.is_some())? {
+                Some(r) if r.kind != "t" => Target::Rows(r),
+                _ => return Ok(None),
+            },
+            ChangeKind::Truncate { relids, .. } => {
                 let mut rels = Vec::with_capacity(relids.len());
                 for &oid in relids {
                     let r = self
@@ -350,21 +335,177 @@ impl<'c> Resolver<'c> {
                         rels.push(r);
                     }
                 }
-                Resolved::Truncate {
-                    rels,
-                    cascade: *cascade,
-                    restart_seqs: *restart_seqs,
-                }
+                Target::Truncate(rels)
             }
-            ChangeKind::Message { prefix, content } => Resolved::Message { prefix, content },
+            ChangeKind::Message { .. } => Target::Message,
         };
+        let toast = self.toast.clone();
         // TOAST chunks belong to the next row change; the rows of one multi-insert (same
         // record) share the chunks written before it.
         if !more_from_same_record {
-            self.toast.clear();
+            self.toast = None;
         }
-        Ok(Some(resolved))
+        Ok(Some(Job { target, toast }))
     }
+
+    /// [`Resolver::classify`] and [`Job::render`] in one step.
+    pub fn resolve(
+        &mut self,
+        change: &Change,
+        more_from_same_record: bool,
+    ) -> Result<Option<Resolved<'c>>, OutputError> {
+        match self.classify(change, more_from_same_record)? {
+            Some(job) => job
+                .render(change, self.catalog, &self.ctx, &mut Vec::new())
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+impl<'c> Job<'c> {
+    /// Deforms the change's tuples and prints their values; the change must be the one the
+    /// job was classified from.
+    /// `datums` is scratch space, reused across calls.
+    pub fn render<'t>(
+        &self,
+        change: &'t Change,
+        catalog: &Catalog,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+    ) -> Result<Resolved<'c>, OutputError> {
+        let lsn = change.lsn;
+        let toast = self.toast.as_deref();
+        let mut row = |rel: &'c Relation, t: &'t LoggedTuple| {
+            render_row(lsn, rel, t, toast, catalog, ctx, datums)
+        };
+        Ok(match (&self.target, &change.kind) {
+            (Target::Rows(rel), ChangeKind::Insert { new, .. }) => Resolved::Insert {
+                rel,
+                new: row(rel, new)?,
+            },
+            (Target::Rows(rel), ChangeKind::Update { old, new, .. }) => Resolved::Update {
+                rel,
+                old: old.as_ref().map(|t| row(rel, t)).transpose()?,
+                new: new.as_ref().map(|t| row(rel, t)).transpose()?,
+            },
+            (Target::Rows(rel), ChangeKind::Delete { old, .. }) => Resolved::Delete {
+                rel,
+                old: old.as_ref().map(|t| row(rel, t)).transpose()?,
+            },
+            (
+                Target::Truncate(rels),
+                ChangeKind::Truncate {
+                    cascade,
+                    restart_seqs,
+                    ..
+                },
+            ) => Resolved::Truncate {
+                rels: rels.clone(),
+                cascade: *cascade,
+                restart_seqs: *restart_seqs,
+            },
+            (Target::Message, ChangeKind::Message { prefix, content }) => Resolved::Message {
+                prefix: prefix.clone(),
+                content: content.clone(),
+            },
+            _ => unreachable!("a job is rendered with the change it was classified from"),
+        })
+    }
+}
+
+/// A column value before its type's output function runs.
+enum Raw<'t> {
+    Null,
+    UnchangedToast,
+    Bytes(Cow<'t, [u8]>),
+}
+
+/// Deforms a tuple and passes each live column's value to `f`, TOAST values reassembled
+/// from `toast`; `datums` is scratch space.
+fn for_each_raw<'c, 't>(
+    lsn: Lsn,
+    rel: &'c Relation,
+    t: &'t LoggedTuple,
+    toast: Option<&ToastChunks>,
+    datums: &mut Vec<Datum<'t>>,
+    mut f: impl FnMut(&'c Column, Raw<'t>),
+) -> Result<(), OutputError> {
+    let relname = || format!("{}.{}", rel.namespace, rel.name);
+    let tuple_err = |source| OutputError::Tuple {
+        lsn,
+        relation: relname(),
+        source: Box::new(source),
+    };
+    let columns: &'c [Column] = rel.columns.as_deref().unwrap_or(&[]);
+    let tuple = HeapTuple {
+        infomask2: t.infomask2,
+        infomask: t.infomask,
+        hoff: t.hoff,
+        data: &t.data,
+    };
+    tuple::deform_into(&tuple, columns, datums).map_err(tuple_err)?;
+    for (col, datum) in columns.iter().zip(datums.drain(..)) {
+        let value = match datum {
+            Datum::Dropped => continue,
+            Datum::Null => Raw::Null,
+            Datum::Missing if !col.atthasmissing => Raw::Null,
+            Datum::Missing => {
+                return Err(OutputError::MissingValue {
+                    lsn,
+                    relation: relname(),
+                    column: col.name.clone(),
+                })
+            }
+            Datum::Fixed(b) | Datum::CString(b) => Raw::Bytes(Cow::Borrowed(b)),
+            Datum::Varlena(Varlena::External(p)) => match toast.and_then(|m| m.get(&p.value_id)) {
+                Some(chunks) => Raw::Bytes(Cow::Owned(
+                    tuple::toast_chunks_to_value(
+                        &p,
+                        chunks.iter().map(|(seq, d)| (*seq, d.as_slice())),
+                    )
+                    .map_err(tuple_err)?,
+                )),
+                None => Raw::UnchangedToast,
+            },
+            Datum::Varlena(v) => Raw::Bytes(v.detoast_inline().map_err(tuple_err)?),
+        };
+        f(col, value);
+    }
+    Ok(())
+}
+
+/// A tuple's live columns with their values printed by their types' output functions.
+fn render_row<'c, 't>(
+    lsn: Lsn,
+    rel: &'c Relation,
+    t: &'t LoggedTuple,
+    toast: Option<&ToastChunks>,
+    catalog: &Catalog,
+    ctx: &OutputContext,
+    datums: &mut Vec<Datum<'t>>,
+) -> Result<Row<'c>, OutputError> {
+    // Most values print in about twice their stored size: one allocation in the common case.
+    let mut text = String::with_capacity(2 * t.data.len() + 16);
+    let mut values = Vec::with_capacity(rel.columns.as_ref().map_or(0, Vec::len));
+    for_each_raw(lsn, rel, t, toast, datums, |col, raw| {
+        let value = match raw {
+            Raw::Null => Value::Null,
+            Raw::UnchangedToast => Value::UnchangedToast,
+            Raw::Bytes(bytes) => {
+                let at = text.len();
+                match types::write_output(catalog, col.type_oid, &bytes, ctx, &mut text) {
+                    Ok(()) => Value::Text(at..text.len()),
+                    Err(e) => {
+                        text.truncate(at);
+                        Value::Unprintable(Box::new(e))
+                    }
+                }
+            }
+        };
+        values.push((col, value));
+    })?;
+    Ok(Row { values, text })
 }
 
 /// `format_type_be` as it runs inside logical decoding, where `search_path` holds only
@@ -484,7 +625,11 @@ mod tests {
     #[test]
     fn toast_value_is_reassembled_from_its_chunks() {
         let cat = catalog();
-        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        let mut r = Resolver::new(
+            &cat,
+            UnknownRelations::Error,
+            OutputContext::new("UTC").unwrap(),
+        );
         for (seq, part) in [(0, &b"abc"[..]), (1, b"def")] {
             let c = insert(16419, 0x100 + seq as u64, chunk(77, seq, part));
             assert!(r.resolve(&c, false).unwrap().is_none());
@@ -493,14 +638,22 @@ mod tests {
         let Some(Resolved::Insert { new, .. }) = r.resolve(&main, false).unwrap() else {
             panic!("expected an insert");
         };
-        let ext = new.values.iter().find(|(c, _)| c.name == "ext").unwrap();
-        assert_eq!(ext.1, Value::Bytes(Cow::Borrowed(&b"abcdef"[..])));
+        let (col, value) = new.values.iter().find(|(c, _)| c.name == "ext").unwrap();
+        let rel = cat.relation_by_filenode(1663, 16416).unwrap();
+        assert_eq!(
+            new.text_of(Lsn(0x200), rel, col, value).unwrap(),
+            Some("abcdef")
+        );
     }
 
     #[test]
     fn missing_toast_chunk_is_an_error_naming_relation_and_lsn() {
         let cat = catalog();
-        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        let mut r = Resolver::new(
+            &cat,
+            UnknownRelations::Error,
+            OutputContext::new("UTC").unwrap(),
+        );
         for (seq, part) in [(0, &b"abc"[..]), (2, b"ghi")] {
             let c = insert(16419, 0x100 + seq as u64, chunk(77, seq, part));
             r.resolve(&c, false).unwrap();
@@ -512,7 +665,11 @@ mod tests {
             "{err}"
         );
         // A value whose chunks are not in this transaction was left unchanged by an UPDATE.
-        let mut r = Resolver::new(&cat, UnknownRelations::Error);
+        let mut r = Resolver::new(
+            &cat,
+            UnknownRelations::Error,
+            OutputContext::new("UTC").unwrap(),
+        );
         let main = insert(16416, 0x300, row_with_external(78, 9));
         let Some(Resolved::Insert { new, .. }) = r.resolve(&main, false).unwrap() else {
             panic!("expected an insert");

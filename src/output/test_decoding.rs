@@ -1,11 +1,12 @@
 //! The text of PostgreSQL's `test_decoding` output plugin, message by message.
 
 use crate::catalog::Catalog;
-use crate::logical::{Event, Txn, TxnEnd};
+use crate::logical::{Change, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
 
+use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
-use super::{OutputError, Resolved, Resolver, Row, Sink, Value};
+use super::{OutputError, Resolved, Row, Sink, Value};
 
 const TIMESTAMPTZ_OID: u32 = 1184;
 
@@ -95,27 +96,30 @@ struct RelNames {
 pub struct Writer<'c> {
     names: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<RelNames>>>,
     opts: Options,
-    resolver: Resolver<'c>,
+    catalog: &'c Catalog,
     ctx: OutputContext,
     major: u32,
     text: String,
+    /// Something of the current transaction was written (skip-empty-xacts).
+    wrote: bool,
 }
 
 impl<'c> Writer<'c> {
-    pub fn new(opts: Options, resolver: Resolver<'c>, ctx: OutputContext) -> Writer<'c> {
-        let major = resolver.catalog().file.server_version_num / 10000;
+    pub fn new(opts: Options, catalog: &'c Catalog, ctx: OutputContext) -> Writer<'c> {
+        let major = catalog.file.server_version_num / 10000;
         Writer {
             names: Default::default(),
             opts,
-            resolver,
+            catalog,
             ctx,
             major,
             text: String::new(),
+            wrote: false,
         }
     }
 
     fn catalog(&self) -> &'c Catalog {
-        self.resolver.catalog()
+        self.catalog
     }
 
     fn names(&self, rel: &crate::catalog::Relation) -> std::rc::Rc<RelNames> {
@@ -142,31 +146,7 @@ impl<'c> Writer<'c> {
         names
     }
 
-    /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
-    /// writes them.
-    pub fn write_event(
-        &mut self,
-        event: &mut Event,
-        out: &mut Sink<'_>,
-    ) -> Result<(), OutputError> {
-        match event {
-            Event::Message {
-                origin,
-                prefix,
-                content,
-                ..
-            } => {
-                if self.opts.only_local && origin.is_some() {
-                    return Ok(());
-                }
-                write_message(out, false, prefix, content);
-                Ok(())
-            }
-            Event::Txn(txn) => self.write_txn(txn, out),
-        }
-    }
-
-    fn timestamp(&mut self, t: i64) -> Result<String, OutputError> {
+    fn timestamp(&self, t: i64) -> Result<String, OutputError> {
         let mut s = String::new();
         types::write_output(
             self.catalog(),
@@ -186,29 +166,51 @@ impl<'c> Writer<'c> {
 
     fn begin_line(&self, txn: &Txn, out: &mut Vec<u8>) {
         if self.opts.include_xids {
-            out.extend_from_slice(format!("BEGIN {}\n", txn.xid).as_bytes());
+            out.extend_from_slice(b"BEGIN ");
+            push_u32(out, txn.xid);
+            out.push(b'\n');
         } else {
             out.extend_from_slice(b"BEGIN\n");
         }
     }
 
-    fn write_txn(&mut self, txn: &mut Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
-        if self.opts.only_local && txn.origin.is_some() {
-            return Ok(());
+    /// ` (at TIME)` with include-timestamp.
+    fn at(&self, txn: &Txn, out: &mut Vec<u8>) -> Result<(), OutputError> {
+        if self.opts.include_timestamp {
+            out.extend_from_slice(b" (at ");
+            out.extend_from_slice(self.timestamp(txn.time)?.as_bytes());
+            out.push(b')');
         }
-        let gid = txn.gid.as_deref().unwrap_or("");
-        let at = |w: &mut Self, out: &mut Vec<u8>| -> Result<(), OutputError> {
-            if w.opts.include_timestamp {
-                let ts = w.timestamp(txn.time)?;
-                out.extend_from_slice(format!(" (at {ts})").as_bytes());
-            }
-            Ok(())
-        };
-        let txid = |w: &Self, out: &mut Vec<u8>| {
-            if w.opts.include_xids {
-                out.extend_from_slice(format!(", txid {}", txn.xid).as_bytes());
-            }
-        };
+        Ok(())
+    }
+
+    fn txid(&self, txn: &Txn, out: &mut Vec<u8>) {
+        if self.opts.include_xids {
+            out.extend_from_slice(b", txid ");
+            push_u32(out, txn.xid);
+        }
+    }
+}
+
+/// Each message is followed by a newline, as `pg_recvlogical -f` writes them.
+impl<'c> Plugin<'c> for Writer<'c> {
+    fn skips_txn(&self, txn: &Txn) -> bool {
+        self.opts.only_local && txn.origin.is_some()
+    }
+
+    fn skips_origin(&self, origin: Option<u16>) -> bool {
+        self.opts.only_local && origin.is_some()
+    }
+
+    fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        if !self.skips_origin(msg.origin) {
+            write_message(out, false, &msg.prefix, &msg.content);
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        self.wrote = false;
         match txn.end {
             TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared => {
                 out.extend_from_slice(if txn.end == TxnEnd::CommitPrepared {
@@ -216,83 +218,80 @@ impl<'c> Writer<'c> {
                 } else {
                     b"ROLLBACK PREPARED "
                 });
-                push_quoted_literal(out, gid);
-                txid(self, out);
-                at(self, out)?;
+                push_quoted_literal(out, txn.gid.as_deref().unwrap_or(""));
+                self.txid(txn, out);
+                self.at(txn, out)?;
                 out.push(b'\n');
-                return Ok(());
+            }
+            TxnEnd::Commit | TxnEnd::Prepare if !self.opts.skip_empty_xacts => {
+                self.begin_line(txn, out)
             }
             TxnEnd::Commit | TxnEnd::Prepare => {}
         }
-        if !self.opts.skip_empty_xacts {
-            self.begin_line(txn, out);
-        }
-        let mut wrote = false;
-        self.resolver.begin();
-        while let Some(change) = txn.changes.next_change()? {
-            let change = &change;
-            let more_from_same_record = txn.changes.peek_lsn() == Some(change.lsn);
-            if self.opts.only_local && change.origin.is_some() {
-                continue;
-            }
-            let Some(resolved) = self.resolver.resolve(change, more_from_same_record)? else {
-                continue;
-            };
-            // Before PostgreSQL 17 a transactional message neither opened the transaction
-            // nor counted as a change for skip-empty-xacts.
-            let counts = self.major >= 17 || !matches!(resolved, Resolved::Message { .. });
-            if counts {
-                if self.opts.skip_empty_xacts && !wrote {
-                    self.begin_line(txn, out);
-                }
-                wrote = true;
-            }
-            self.write_change(change.lsn, &resolved, out)?;
-            out.maybe_flush()?;
-        }
-        if self.opts.skip_empty_xacts && !wrote {
-            return Ok(());
-        }
-        if txn.end == TxnEnd::Prepare {
-            out.extend_from_slice(b"PREPARE TRANSACTION ");
-            push_quoted_literal(out, gid);
-            txid(self, out);
-        } else if self.opts.include_xids {
-            out.extend_from_slice(format!("COMMIT {}", txn.xid).as_bytes());
-        } else {
-            out.extend_from_slice(b"COMMIT");
-        }
-        at(self, out)?;
-        out.push(b'\n');
         Ok(())
     }
 
-    fn write_change(
+    fn change(
         &mut self,
-        lsn: crate::wal::lsn::Lsn,
-        change: &Resolved<'c, '_>,
-        out: &mut Vec<u8>,
+        txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+        out: &mut Sink<'_>,
     ) -> Result<(), OutputError> {
+        // Before PostgreSQL 17 a transactional message neither opened the transaction
+        // nor counted as a change for skip-empty-xacts.
+        let counts = self.major >= 17 || !matches!(resolved, Resolved::Message { .. });
+        if counts {
+            if self.opts.skip_empty_xacts && !self.wrote {
+                self.begin_line(txn, out);
+            }
+            self.wrote = true;
+        }
+        if let Resolved::Message { prefix, content } = resolved {
+            write_message(out, true, prefix, content);
+            return Ok(());
+        }
         let mut s = std::mem::take(&mut self.text);
         s.clear();
-        let result = self.change_text(lsn, change, &mut s);
+        let result = self.change_text(change.lsn, resolved, &mut s);
         if result.is_ok() {
-            match change {
-                Resolved::Message { prefix, content } => write_message(out, true, prefix, content),
-                _ => {
-                    out.extend_from_slice(s.as_bytes());
-                    out.push(b'\n');
-                }
-            }
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'\n');
         }
         self.text = s;
         result
     }
 
+    fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        match txn.end {
+            TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared => return Ok(()),
+            _ if self.opts.skip_empty_xacts && !self.wrote => return Ok(()),
+            TxnEnd::Prepare => {
+                out.extend_from_slice(b"PREPARE TRANSACTION ");
+                push_quoted_literal(out, txn.gid.as_deref().unwrap_or(""));
+                self.txid(txn, out);
+            }
+            TxnEnd::Commit if self.opts.include_xids => {
+                out.extend_from_slice(b"COMMIT ");
+                push_u32(out, txn.xid);
+            }
+            TxnEnd::Commit => out.extend_from_slice(b"COMMIT"),
+        }
+        self.at(txn, out)?;
+        out.push(b'\n');
+        Ok(())
+    }
+}
+
+fn push_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+impl<'c> Writer<'c> {
     fn change_text(
         &self,
         lsn: crate::wal::lsn::Lsn,
-        change: &Resolved<'c, '_>,
+        change: &Resolved<'c>,
         s: &mut String,
     ) -> Result<(), OutputError> {
         let table = |s: &mut String, rel: &crate::catalog::Relation| {
@@ -361,11 +360,10 @@ impl<'c> Writer<'c> {
         &self,
         lsn: crate::wal::lsn::Lsn,
         rel: &crate::catalog::Relation,
-        row: &Row<'c, '_>,
+        row: &Row<'c>,
         skip_nulls: bool,
         s: &mut String,
     ) -> Result<(), OutputError> {
-        let mut text = String::new();
         let names = self.names(rel);
         for (col, value) in &row.values {
             if skip_nulls && *value == Value::Null {
@@ -389,16 +387,9 @@ impl<'c> Writer<'c> {
             match value {
                 Value::Null => s.push_str("null"),
                 Value::UnchangedToast => s.push_str("unchanged-toast-datum"),
-                Value::Bytes(bytes) => {
-                    text.clear();
-                    types::write_output(self.catalog(), col.type_oid, bytes, &self.ctx, &mut text)
-                        .map_err(|source| OutputError::Value {
-                            lsn,
-                            relation: format!("{}.{}", rel.namespace, rel.name),
-                            column: col.name.clone(),
-                            source: Box::new(source),
-                        })?;
-                    print_literal(s, col.type_oid, &text);
+                _ => {
+                    let text = row.text_of(lsn, rel, col, value)?.unwrap_or_default();
+                    print_literal(s, col.type_oid, text);
                 }
             }
         }
@@ -428,12 +419,13 @@ fn print_literal(s: &mut String, type_oid: u32, text: &str) {
         BOOL => s.push_str(if text == "t" { "true" } else { "false" }),
         _ => {
             s.push('\'');
-            for c in text.chars() {
-                if c == '\'' {
-                    s.push('\'');
-                }
-                s.push(c);
+            let mut rest = text;
+            while let Some(i) = rest.find('\'') {
+                s.push_str(&rest[..=i]);
+                s.push('\'');
+                rest = &rest[i + 1..];
             }
+            s.push_str(rest);
             s.push('\'');
         }
     }

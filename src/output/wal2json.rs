@@ -8,12 +8,13 @@
 //! whether to print a leading comma.
 
 use crate::catalog::{Catalog, Column, Relation};
-use crate::logical::{Change, Event, Txn, TxnEnd};
+use crate::logical::{Change, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
 use crate::wal::lsn::Lsn;
 
+use super::driver::Plugin;
 use super::ident::push_qualified_identifier;
-use super::{OutputError, Resolved, Resolver, Row, Sink, Value};
+use super::{OutputError, Resolved, Row, Sink, Value};
 
 const BOOL: u32 = 16;
 const BYTEA: u32 = 17;
@@ -503,21 +504,37 @@ pub fn set_option(opts: &mut Options, name: &str, value: Option<&str>) -> Result
 
 /// PostgreSQL's `escape_json` over a C string: stops at the first NUL byte.
 fn escape_json(out: &mut Vec<u8>, s: &[u8]) {
+    // wal2json works on C strings: a NUL ends the text.
+    let s = s.iter().position(|&c| c == 0).map_or(s, |end| &s[..end]);
     out.push(b'"');
-    for &c in s {
-        match c {
-            0 => break,
-            b'\x08' => out.extend_from_slice(b"\\b"),
-            b'\x0c' => out.extend_from_slice(b"\\f"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            c if c < b' ' => out.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
-            c => out.push(c),
-        }
+    if s.iter().all(|&c| c >= b' ' && c != b'"' && c != b'\\') {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
     }
+    let mut plain_from = 0;
+    for (i, &c) in s.iter().enumerate() {
+        let escaped: &[u8] = match c {
+            b'\x08' => b"\\b",
+            b'\x0c' => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            c if c < b' ' => {
+                out.extend_from_slice(&s[plain_from..i]);
+                out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
+                plain_from = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&s[plain_from..i]);
+        out.extend_from_slice(escaped);
+        plain_from = i + 1;
+    }
+    out.extend_from_slice(&s[plain_from..]);
     out.push(b'"');
 }
 
@@ -558,6 +575,7 @@ enum TupleKind {
 }
 
 /// What a transaction-level field needs: xid and origin.
+#[derive(Default)]
 struct TxnInfo {
     xid: u32,
     origin: u16,
@@ -573,58 +591,43 @@ struct Flags {
 
 pub struct Writer<'c> {
     opts: Options,
-    resolver: Resolver<'c>,
+    catalog: &'c Catalog,
     ctx: OutputContext,
     major: u32,
     /// wal2json's `nr_changes`: reset at BEGIN, not at a non-transactional message.
     nr_changes: u64,
-    text: String,
+    /// Reused for format 2's change lines.
+    line: Vec<u8>,
+    current: Current,
+    /// Format 2's `,"type":NAME` per relation and column, built once: type names take
+    /// catalog lookups and quoting.
+    v2_type_names: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
+    /// Format 2's `{"name":NAME` per relation and column.
+    v2_names: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
 }
 
 impl<'c> Writer<'c> {
-    pub fn new(opts: Options, resolver: Resolver<'c>, ctx: OutputContext) -> Writer<'c> {
-        let major = resolver.catalog().file.server_version_num / 10000;
+    pub fn new(opts: Options, catalog: &'c Catalog, ctx: OutputContext) -> Writer<'c> {
+        let major = catalog.file.server_version_num / 10000;
         Writer {
             opts,
-            resolver,
+            catalog,
             ctx,
             major,
             nr_changes: 0,
-            text: String::new(),
+            line: Vec::new(),
+            current: Current::default(),
+            v2_type_names: Default::default(),
+            v2_names: Default::default(),
         }
     }
 
     fn catalog(&self) -> &'c Catalog {
-        self.resolver.catalog()
+        self.catalog
     }
 
     fn filtered_origin(&self, origin: Option<u16>) -> bool {
         origin.is_some_and(|o| o != 0 && self.opts.filter_origins.contains(&u32::from(o)))
-    }
-
-    /// Appends the messages for one event, each followed by a newline as `pg_recvlogical -f`
-    /// writes them.
-    pub fn write_event(
-        &mut self,
-        event: &mut Event,
-        out: &mut Sink<'_>,
-    ) -> Result<(), OutputError> {
-        match event {
-            Event::Message {
-                lsn,
-                origin,
-                prefix,
-                content,
-                ..
-            } => {
-                if self.filtered_origin(*origin) {
-                    return Ok(());
-                }
-                self.message(None, *lsn, prefix, content, out);
-                Ok(())
-            }
-            Event::Txn(txn) => self.write_txn(txn, out),
-        }
     }
 
     fn timestamp(&self, t: i64) -> Result<String, OutputError> {
@@ -644,15 +647,39 @@ impl<'c> Writer<'c> {
         })?;
         Ok(s)
     }
+}
 
-    fn write_txn(&mut self, txn: &mut Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
-        // wal2json has no two-phase callbacks, so PostgreSQL decodes prepared transactions at
-        // COMMIT PREPARED for it; the decoder is set up that way.
-        if matches!(txn.end, TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared)
+/// The transaction being written.
+#[derive(Default)]
+struct Current {
+    info: TxnInfo,
+    /// Its commit time, with include-timestamp.
+    ts: String,
+    /// Format 1 builds the whole document and writes it at COMMIT.
+    doc: Vec<u8>,
+}
+
+/// Each message is followed by a newline, as `pg_recvlogical -f` writes them.
+impl<'c> Plugin<'c> for Writer<'c> {
+    fn skips_txn(&self, txn: &Txn) -> bool {
+        // wal2json has no two-phase callbacks, so PostgreSQL decodes prepared transactions
+        // at COMMIT PREPARED for it; the decoder is set up that way.
+        matches!(txn.end, TxnEnd::CommitPrepared | TxnEnd::RollbackPrepared)
             || self.filtered_origin(txn.origin)
-        {
-            return Ok(());
+    }
+
+    fn skips_origin(&self, origin: Option<u16>) -> bool {
+        self.filtered_origin(origin)
+    }
+
+    fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        if !self.filtered_origin(msg.origin) {
+            self.message(None, msg.lsn, &msg.prefix, &msg.content, out);
         }
+        Ok(())
+    }
+
+    fn begin(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
         let info = TxnInfo {
             xid: txn.xid,
             origin: txn.origin.unwrap_or(0),
@@ -663,7 +690,6 @@ impl<'c> Writer<'c> {
             String::new()
         };
         let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
-        // Format 1 builds the whole document and writes it at COMMIT.
         let mut doc = Vec::new();
         if self.opts.format_version == 1 {
             self.nr_changes = 0;
@@ -689,32 +715,42 @@ impl<'c> Writer<'c> {
         } else if self.opts.include_transaction {
             self.v2_txn_line(b'B', txn, &ts, out);
         }
-        self.resolver.begin();
-        while let Some(change) = txn.changes.next_change()? {
-            let change = &change;
-            let more_from_same_record = txn.changes.peek_lsn() == Some(change.lsn);
-            if self.filtered_origin(change.origin) {
-                continue;
-            }
-            let Some(resolved) = self.resolver.resolve(change, more_from_same_record)? else {
-                continue;
-            };
-            if self.opts.format_version == 1 {
-                self.v1_change(&info, change, &resolved, &mut doc)?;
-            } else {
-                self.v2_change(&info, &ts, change, &resolved, out)?;
-                out.maybe_flush()?;
-            }
-        }
-        if self.opts.format_version == 1 {
-            doc.extend_from_slice(format!("{nl}{ht}]{nl}}}\n").as_bytes());
-            out.extend_from_slice(&doc);
-        } else if self.opts.include_transaction {
-            self.v2_txn_line(b'C', txn, &ts, out);
-        }
+        self.current = Current { info, ts, doc };
         Ok(())
     }
 
+    fn change(
+        &mut self,
+        _txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
+        let mut cur = std::mem::take(&mut self.current);
+        let result = if self.opts.format_version == 1 {
+            self.v1_change(&cur.info, change, resolved, &mut cur.doc)
+        } else {
+            self.v2_change(&cur.info, &cur.ts, change, resolved, out)
+        };
+        self.current = cur;
+        result
+    }
+
+    fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        let (ht, nl) = (self.opts.ht, self.opts.nl);
+        let mut cur = std::mem::take(&mut self.current);
+        if self.opts.format_version == 1 {
+            cur.doc
+                .extend_from_slice(format!("{nl}{ht}]{nl}}}\n").as_bytes());
+            out.extend_from_slice(&cur.doc);
+        } else if self.opts.include_transaction {
+            self.v2_txn_line(b'C', txn, &cur.ts, out);
+        }
+        Ok(())
+    }
+}
+
+impl<'c> Writer<'c> {
     fn v2_txn_line(&self, action: u8, txn: &Txn, ts: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"action\":\"");
         out.push(action);
@@ -855,7 +891,7 @@ impl<'c> Writer<'c> {
         &mut self,
         info: &TxnInfo,
         change: &Change,
-        resolved: &Resolved<'c, '_>,
+        resolved: &Resolved<'c>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         let (ht, nl, sp) = (self.opts.ht, self.opts.nl, self.opts.sp);
@@ -969,7 +1005,7 @@ impl<'c> Writer<'c> {
         &mut self,
         lsn: Lsn,
         rel: &Relation,
-        row: &Row<'c, '_>,
+        row: &Row<'c>,
         bs: Option<&[i16]>,
         replident: bool,
         addcomma: bool,
@@ -1048,7 +1084,7 @@ impl<'c> Writer<'c> {
                 positions.extend_from_slice(format!("{comma}{}", col.attnum).as_bytes());
             }
             values.extend_from_slice(comma.as_bytes());
-            self.write_value(lsn, rel, col, typid, value, &mut values)?;
+            self.write_value(lsn, rel, col, typid, row, value, &mut values)?;
             comma = &comma_after;
         }
         names.extend_from_slice(format!("],{nl}").as_bytes());
@@ -1124,60 +1160,48 @@ impl<'c> Writer<'c> {
 
     /// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
     /// without `\x`, the rest JSON strings).
+    #[allow(clippy::too_many_arguments)]
     fn write_value(
-        &mut self,
+        &self,
         lsn: Lsn,
         rel: &Relation,
         col: &Column,
         typid: u32,
-        value: &Value<'_>,
+        row: &Row<'c>,
+        value: &Value,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let bytes = match value {
+        let text = match value {
             Value::Null => {
                 out.extend_from_slice(b"null");
                 return Ok(());
             }
             // Left out by the callers, as wal2json does.
             Value::UnchangedToast => return Ok(()),
-            Value::Bytes(b) => b,
+            _ => row.text_of(lsn, rel, col, value)?.unwrap_or_default(),
         };
-        let mut text = std::mem::take(&mut self.text);
-        text.clear();
-        let err = |source| OutputError::Value {
-            lsn,
-            relation: format!("{}.{}", rel.namespace, rel.name),
-            column: col.name.clone(),
-            source: Box::new(source),
-        };
-        let result = types::write_output(self.catalog(), col.type_oid, bytes, &self.ctx, &mut text)
-            .map_err(err)
-            .and_then(|()| {
-                match typid {
-                    INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
-                        let l = text.to_ascii_lowercase();
-                        if l.starts_with("nan")
-                            || l.starts_with("infinity")
-                            || l.starts_with("-infinity")
-                        {
-                            out.extend_from_slice(b"null");
-                        } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
-                            out.extend_from_slice(text.as_bytes());
-                        } else {
-                            return Err(OutputError::Plugin {
-                                lsn,
-                                message: format!("{text} is not a number"),
-                            });
-                        }
-                    }
-                    BOOL => out.extend_from_slice(if text == "t" { b"true" } else { b"false" }),
-                    BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
-                    _ => escape_json(out, text.as_bytes()),
+        match typid {
+            INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+                let starts = |word: &str| {
+                    text.get(..word.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(word))
+                };
+                if starts("nan") || starts("infinity") || starts("-infinity") {
+                    out.extend_from_slice(b"null");
+                } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
+                    out.extend_from_slice(text.as_bytes());
+                } else {
+                    return Err(OutputError::Plugin {
+                        lsn,
+                        message: format!("{text} is not a number"),
+                    });
                 }
-                Ok(())
-            });
-        self.text = text;
-        result
+            }
+            BOOL => out.extend_from_slice(if text == "t" { b"true" } else { b"false" }),
+            BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
+            _ => escape_json(out, text.as_bytes()),
+        }
+        Ok(())
     }
 
     // ---- format 2 ----
@@ -1187,32 +1211,9 @@ impl<'c> Writer<'c> {
         info: &TxnInfo,
         ts: &str,
         change: &Change,
-        resolved: &Resolved<'c, '_>,
+        resolved: &Resolved<'c>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let header = |w: &Self, action: u8, out: &mut Vec<u8>, rel: &Relation| {
-            out.extend_from_slice(b"{\"action\":\"");
-            out.push(action);
-            out.push(b'"');
-            if w.opts.include_xids {
-                out.extend_from_slice(format!(",\"xid\":{}", info.xid).as_bytes());
-            }
-            if w.opts.include_timestamp {
-                out.extend_from_slice(format!(",\"timestamp\":\"{ts}\"").as_bytes());
-            }
-            if w.opts.include_origin {
-                out.extend_from_slice(format!(",\"origin\":{}", info.origin).as_bytes());
-            }
-            if w.opts.include_lsn {
-                out.extend_from_slice(format!(",\"lsn\":\"{}\"", change.lsn).as_bytes());
-            }
-            if w.opts.include_schemas {
-                out.extend_from_slice(b",\"schema\":");
-                escape_json(out, rel.namespace.as_bytes());
-            }
-            out.extend_from_slice(b",\"table\":");
-            escape_json(out, rel.name.as_bytes());
-        };
         let (rel, old, new, action) = match resolved {
             Resolved::Message { prefix, content } => {
                 self.message(Some((info, ts)), change.lsn, prefix, content, out);
@@ -1226,7 +1227,7 @@ impl<'c> Writer<'c> {
                     if self.skip_table(rel) {
                         continue;
                     }
-                    header(self, b'T', out, rel);
+                    self.v2_header(info, ts, change.lsn, b'T', rel, out);
                     out.extend_from_slice(b"}\n");
                 }
                 return Ok(());
@@ -1249,24 +1250,79 @@ impl<'c> Writer<'c> {
             b'U' | b'D' if old.is_none() && !keyed => return Ok(()),
             _ => {}
         }
-        let mut s = Vec::new();
-        header(self, action, &mut s, rel);
-        let lsn = change.lsn;
+        // The line is built aside and written only when complete.
+        let mut s = std::mem::take(&mut self.line);
+        s.clear();
+        let result = self.v2_row_line(info, ts, action, change.lsn, rel, old, new, &mut s);
+        if result.is_ok() {
+            out.extend_from_slice(&s);
+        }
+        self.line = s;
+        result
+    }
+
+    /// `{"action":…,"xid":…,…,"table":…` of a format 2 line.
+    fn v2_header(
+        &self,
+        info: &TxnInfo,
+        ts: &str,
+        lsn: Lsn,
+        action: u8,
+        rel: &Relation,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(b"{\"action\":\"");
+        out.push(action);
+        out.push(b'"');
+        if self.opts.include_xids {
+            out.extend_from_slice(b",\"xid\":");
+            out.extend_from_slice(itoa::Buffer::new().format(info.xid).as_bytes());
+        }
+        if self.opts.include_timestamp {
+            out.extend_from_slice(format!(",\"timestamp\":\"{ts}\"").as_bytes());
+        }
+        if self.opts.include_origin {
+            out.extend_from_slice(format!(",\"origin\":{}", info.origin).as_bytes());
+        }
+        if self.opts.include_lsn {
+            out.extend_from_slice(format!(",\"lsn\":\"{}\"", lsn).as_bytes());
+        }
+        if self.opts.include_schemas {
+            out.extend_from_slice(b",\"schema\":");
+            escape_json(out, rel.namespace.as_bytes());
+        }
+        out.extend_from_slice(b",\"table\":");
+        escape_json(out, rel.name.as_bytes());
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn v2_row_line(
+        &mut self,
+        info: &TxnInfo,
+        ts: &str,
+        action: u8,
+        lsn: Lsn,
+        rel: &Relation,
+        old: Option<&Row<'c>>,
+        new: Option<&Row<'c>>,
+        s: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        self.v2_header(info, ts, lsn, action, rel, s);
         let ri = bitmap(&rel.identity_columns);
         if let Some(new) = new {
             s.extend_from_slice(b",\"columns\":[");
-            self.v2_tuple(lsn, rel, new, TupleKind::Change, None, &mut s)?;
+            self.v2_tuple(lsn, rel, new, TupleKind::Change, None, s)?;
             s.push(b']');
         }
         match (old, new) {
             (Some(old), _) => {
                 s.extend_from_slice(b",\"identity\":[");
-                self.v2_tuple(lsn, rel, old, TupleKind::Identity, ri, &mut s)?;
+                self.v2_tuple(lsn, rel, old, TupleKind::Identity, ri, s)?;
                 s.push(b']');
             }
             (None, Some(new)) if action == b'U' && (has_pk_index(rel) || ri.is_some()) => {
                 s.extend_from_slice(b",\"identity\":[");
-                self.v2_tuple(lsn, rel, new, TupleKind::Identity, ri, &mut s)?;
+                self.v2_tuple(lsn, rel, new, TupleKind::Identity, ri, s)?;
                 s.push(b']');
             }
             _ => {}
@@ -1276,13 +1332,12 @@ impl<'c> Writer<'c> {
             if has_pk_index(rel) {
                 if let Some(row) = old.or(new) {
                     let pk = bitmap(&rel.primary_key);
-                    self.v2_tuple(lsn, rel, row, TupleKind::Pk, pk, &mut s)?;
+                    self.v2_tuple(lsn, rel, row, TupleKind::Pk, pk, s)?;
                 }
             }
             s.push(b']');
         }
         s.extend_from_slice(b"}\n");
-        out.extend_from_slice(&s);
         Ok(())
     }
 
@@ -1291,7 +1346,7 @@ impl<'c> Writer<'c> {
         &mut self,
         lsn: Lsn,
         rel: &Relation,
-        row: &Row<'c, '_>,
+        row: &Row<'c>,
         kind: TupleKind,
         bs: Option<&[i16]>,
         out: &mut Vec<u8>,
@@ -1305,30 +1360,39 @@ impl<'c> Writer<'c> {
                 out.push(b',');
             }
             need_sep = true;
-            out.extend_from_slice(b"{\"name\":");
-            escape_json(out, col.name.as_bytes());
+            let key = (rel.oid, col.attnum);
+            let name = self.v2_names.entry(key).or_insert_with(|| {
+                let mut field = b"{\"name\":".to_vec();
+                escape_json(&mut field, col.name.as_bytes());
+                field
+            });
+            out.extend_from_slice(name);
             if self.opts.include_types {
-                let cat = self.catalog();
-                let name = match cat.type_(col.type_oid) {
-                    Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
-                        format_type_typmod(
-                            cat,
-                            t.typbasetype.unwrap_or(col.type_oid),
-                            t.typtypmod,
-                            self.major,
-                        )?
-                    }
-                    _ => super::decoding_type_name_typmod(cat, col, self.major),
-                };
-                out.extend_from_slice(b",\"type\":");
-                push_type_name(out, &name, true);
+                if !self.v2_type_names.contains_key(&key) {
+                    let cat = self.catalog();
+                    let name = match cat.type_(col.type_oid) {
+                        Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
+                            format_type_typmod(
+                                cat,
+                                t.typbasetype.unwrap_or(col.type_oid),
+                                t.typtypmod,
+                                self.major,
+                            )?
+                        }
+                        _ => super::decoding_type_name_typmod(cat, col, self.major),
+                    };
+                    let mut field = b",\"type\":".to_vec();
+                    push_type_name(&mut field, &name, true);
+                    self.v2_type_names.insert(key, field);
+                }
+                out.extend_from_slice(&self.v2_type_names[&key]);
             }
             if self.opts.include_type_oids {
                 out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
             }
             if kind != TupleKind::Pk {
                 out.extend_from_slice(b",\"value\":");
-                self.write_value(lsn, rel, col, col.type_oid, value, out)?;
+                self.write_value(lsn, rel, col, col.type_oid, row, value, out)?;
             }
             if kind == TupleKind::Change && self.opts.include_not_null {
                 out.extend_from_slice(if col.attnotnull {

@@ -16,7 +16,7 @@ const VARTAG_ONDISK: u8 = 18;
 /// Size of `varatt_external`, after the two header bytes of a TOAST pointer.
 const TOAST_POINTER_SIZE: usize = 16;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TupleError {
     #[error(
         "tuple truncated: {what} needs {needed} bytes at offset {offset}, only {available} present"

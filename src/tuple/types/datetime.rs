@@ -2,8 +2,6 @@
 //! calendar arithmetic (`j2date`, `timestamp2tm`, `EncodeDateTime`), with the session time
 //! zone's UTC offset taken from the tz database.
 
-use std::fmt::Write;
-
 use super::{exact, i32_at, i64_at, Malformed, OutputContext};
 
 pub const POSTGRES_EPOCH_JDATE: i64 = 2_451_545;
@@ -52,19 +50,23 @@ pub fn j2date(jd: i32) -> (i32, u32, u32) {
 }
 
 fn push_zeropad(out: &mut String, v: i64, width: usize) {
-    let _ = write!(out, "{:0width$}", v.unsigned_abs());
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(v.unsigned_abs());
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    out.push_str(digits);
 }
 
 /// `AppendSeconds` with `fillzeros` and precision 6: `SS[.ffffff]`, trailing zeros dropped.
 pub fn append_seconds(out: &mut String, sec: i64, fsec: i64) {
     push_zeropad(out, sec, 2);
     if fsec != 0 {
-        let mut frac = format!("{:06}", fsec.unsigned_abs());
-        while frac.ends_with('0') {
-            frac.pop();
-        }
         out.push('.');
-        out.push_str(&frac);
+        let at = out.len();
+        push_zeropad(out, fsec, 6);
+        let kept = out[at..].trim_end_matches('0').len();
+        out.truncate(at + kept);
     }
 }
 

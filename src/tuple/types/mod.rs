@@ -27,7 +27,7 @@ use crate::catalog::{Catalog, Type};
 
 use super::TupleError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TypeError {
     #[error("output of type {type_name} (output function {output_fn}) is not supported")]
     Unsupported {

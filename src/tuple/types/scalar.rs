@@ -31,27 +31,27 @@ pub fn name_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
 }
 
 pub fn int2_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
-    let _ = write!(out, "{}", i16::from_le_bytes(exact(v)?));
+    out.push_str(itoa::Buffer::new().format(i16::from_le_bytes(exact(v)?)));
     Ok(())
 }
 
 pub fn int4_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
-    let _ = write!(out, "{}", i32::from_le_bytes(exact(v)?));
+    out.push_str(itoa::Buffer::new().format(i32::from_le_bytes(exact(v)?)));
     Ok(())
 }
 
 pub fn int8_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
-    let _ = write!(out, "{}", i64::from_le_bytes(exact(v)?));
+    out.push_str(itoa::Buffer::new().format(i64::from_le_bytes(exact(v)?)));
     Ok(())
 }
 
 pub fn uint4_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
-    let _ = write!(out, "{}", u32::from_le_bytes(exact(v)?));
+    out.push_str(itoa::Buffer::new().format(u32::from_le_bytes(exact(v)?)));
     Ok(())
 }
 
 pub fn uint8_out(v: &[u8], out: &mut String) -> Result<(), Malformed> {
-    let _ = write!(out, "{}", u64::from_le_bytes(exact(v)?));
+    out.push_str(itoa::Buffer::new().format(u64::from_le_bytes(exact(v)?)));
     Ok(())
 }
 

@@ -1,0 +1,177 @@
+//! Feeds decoded transactions to an output plugin, the way PostgreSQL calls a plugin's
+//! begin, change, commit and message callbacks, with the expensive part (deforming tuples and
+//! printing values) done in parallel.
+//!
+//! Changes are gathered across transactions into batches: each change is classified in order
+//! (relation lookup, TOAST chunks, which need the changes before it), the batch's rows are
+//! rendered on rayon's threads, and the plugin then sees every callback in order. The output
+//! is the same whatever the number of threads.
+
+use std::rc::Rc;
+
+use rayon::prelude::*;
+
+use crate::logical::{Change, ChangeStream, Event, Message, Txn};
+
+use super::{Job, OutputError, Resolved, Resolver, Sink};
+
+/// An output plugin's callbacks.
+pub trait Plugin<'c> {
+    /// Whether a whole transaction is left out (nothing is called for it).
+    fn skips_txn(&self, _txn: &Txn) -> bool {
+        false
+    }
+
+    /// Whether the changes made under this replication origin are left out.
+    fn skips_origin(&self, _origin: Option<u16>) -> bool {
+        false
+    }
+
+    fn begin(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError>;
+
+    /// A change shown to the plugin (catalog changes and TOAST chunks never are).
+    fn change(
+        &mut self,
+        txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError>;
+
+    /// The transaction's end: COMMIT, PREPARE, COMMIT PREPARED, ROLLBACK PREPARED.
+    fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError>;
+
+    /// A non-transactional logical message.
+    fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError>;
+}
+
+enum Step {
+    Begin(Rc<Txn>),
+    /// The change at this index of the batch's jobs.
+    Change(Rc<Txn>, usize),
+    End(Rc<Txn>),
+    Message(Message),
+}
+
+pub struct Driver<'c, P> {
+    plugin: P,
+    resolver: Resolver<'c>,
+    steps: Vec<Step>,
+    jobs: Vec<(Change, Job<'c>)>,
+    /// Tuple bytes in `jobs`.
+    job_bytes: usize,
+}
+
+impl<'c, P: Plugin<'c>> Driver<'c, P> {
+    /// Rows rendered together: enough to keep threads busy and amortise their start.
+    const BATCH_CHANGES: usize = 4096;
+    /// Tuple bytes held in one batch: bounds memory whatever the row size.
+    const BATCH_BYTES: usize = 8 << 20;
+
+    pub fn new(plugin: P, resolver: Resolver<'c>) -> Driver<'c, P> {
+        Driver {
+            plugin,
+            resolver,
+            steps: Vec::new(),
+            jobs: Vec::new(),
+            job_bytes: 0,
+        }
+    }
+
+    fn event(&mut self, event: Event, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        match event {
+            Event::Message(msg) => self.steps.push(Step::Message(msg)),
+            Event::Txn(txn, changes) => self.txn(txn, changes, out)?,
+        }
+        if self.steps.len() >= Self::BATCH_CHANGES {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn txn(
+        &mut self,
+        txn: Txn,
+        mut changes: ChangeStream,
+        out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
+        if self.plugin.skips_txn(&txn) {
+            return Ok(());
+        }
+        let txn = Rc::new(txn);
+        self.steps.push(Step::Begin(txn.clone()));
+        self.resolver.begin();
+        while let Some(change) = changes.next_change()? {
+            if self.plugin.skips_origin(change.origin) {
+                continue;
+            }
+            let more_from_same_record = changes.peek_lsn() == Some(change.lsn);
+            let job = match self.resolver.classify(&change, more_from_same_record) {
+                Ok(Some(job)) => job,
+                Ok(None) => continue,
+                Err(e) => {
+                    // What came before the bad change is written, as PostgreSQL would have.
+                    self.flush(out)?;
+                    return Err(e);
+                }
+            };
+            self.job_bytes += change.tuple_bytes();
+            self.steps.push(Step::Change(txn.clone(), self.jobs.len()));
+            self.jobs.push((change, job));
+            if self.jobs.len() >= Self::BATCH_CHANGES || self.job_bytes >= Self::BATCH_BYTES {
+                self.flush(out)?;
+            }
+        }
+        self.steps.push(Step::End(txn));
+        Ok(())
+    }
+
+    /// Renders the batch's rows in parallel and calls the plugin for every step in order.
+    fn flush(&mut self, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        let catalog = self.resolver.catalog();
+        let ctx = self.resolver.output_context();
+        let rendered: Vec<Result<Resolved<'c>, OutputError>> = self
+            .jobs
+            .par_iter()
+            .with_min_len(64)
+            .map_init(Vec::new, |datums, (change, job)| {
+                job.render(change, catalog, ctx, datums)
+            })
+            .collect();
+        let mut rendered = rendered.into_iter();
+        for step in self.steps.drain(..) {
+            match step {
+                Step::Begin(txn) => self.plugin.begin(&txn, out)?,
+                Step::Change(txn, i) => {
+                    let resolved = rendered.next().expect("one rendering per job")?;
+                    self.plugin.change(&txn, &self.jobs[i].0, &resolved, out)?;
+                }
+                Step::End(txn) => self.plugin.end(&txn, out)?,
+                Step::Message(msg) => self.plugin.message(&msg, out)?,
+            }
+            out.maybe_flush()?;
+        }
+        self.jobs.clear();
+        self.job_bytes = 0;
+        Ok(())
+    }
+}
+
+/// A driver, whatever its plugin.
+pub trait Events {
+    /// Passes one decoded event on; the output may lag until [`Events::finish`].
+    fn event(&mut self, event: Event, out: &mut Sink<'_>) -> Result<(), OutputError>;
+
+    /// Writes everything still batched.
+    fn finish(&mut self, out: &mut Sink<'_>) -> Result<(), OutputError>;
+}
+
+impl<'c, P: Plugin<'c>> Events for Driver<'c, P> {
+    fn event(&mut self, event: Event, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        Driver::event(self, event, out)
+    }
+
+    fn finish(&mut self, out: &mut Sink<'_>) -> Result<(), OutputError> {
+        self.flush(out)
+    }
+}
