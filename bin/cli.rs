@@ -90,6 +90,75 @@ pub enum Command {
                       pglcr decode --catalog cat.json -p /archive --format json -f changes.jsonl"
     )]
     Decode(DecodeArgs),
+
+    /// Read, list and check LCR files
+    #[command(
+        long_about = "Inspect LCR files (pglcr-lcr(5)), as `pglcr decode --spool` writes them."
+    )]
+    Lcr(LcrArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LcrArgs {
+    #[command(subcommand)]
+    pub command: LcrCommand,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LcrFormatArg {
+    /// like test_decoding: BEGIN, one line per change, COMMIT
+    Text,
+    /// one JSON object per frame and line, relation metadata included
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LcrCommand {
+    /// Print the contents of LCR files
+    #[command(
+        long_about = "Print the frames of LCR files in order. Text: test_decoding's lines \
+                      (BEGIN xid, table schema.name: INSERT: column[type]:value …, COMMIT xid); \
+                      a transaction continued from the previous file starts with \
+                      \"BEGIN xid (continued)\". JSON: one object per frame and line, with \
+                      \"kind\" first. Checksums are checked as frames are read; a damaged \
+                      frame stops the dump with an error naming file and offset.",
+        after_help = "Examples:\n  pglcr lcr dump /spool/00000001000000000000001200000000000000*\n  \
+                      pglcr lcr dump --format json /spool/000000010000000000000012000000000000000A"
+    )]
+    Dump {
+        /// Output format
+        #[arg(long = "format", value_enum, default_value_t = LcrFormatArg::Text)]
+        format: LcrFormatArg,
+        /// LCR files, dumped in the order given
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the LCR files of a directory
+    #[command(
+        long_about = "One line per LCR file, in name order: name, range of commit LSNs, \
+                      transactions begun in the file, changes, size in bytes, and a marker: \
+                      + the file continues a transaction from the previous file, > its last \
+                      transaction continues in the next one. Read from headers and trailers \
+                      only (use `pglcr lcr verify` to check contents)."
+    )]
+    Ls {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Check LCR files: checksums, counts, sequence and continuity
+    #[command(
+        long_about = "Read every frame of the files given (or of every LCR file in the \
+                      directories given) and check: header, block, frame and file checksums; \
+                      the trailer's counts; frames well nested (BEGIN … COMMIT) and every \
+                      relation declared before use; the name matching the header. Across the \
+                      files of a directory: sub-segments numbered without gaps, continued \
+                      transactions continued in the next file, commit LSNs never going \
+                      backwards. Prints each problem and exits 1 if there is any, 0 otherwise."
+    )]
+    Verify {
+        #[arg(value_name = "FILE|DIR", required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -115,9 +184,20 @@ pub enum UnknownRelationsArg {
 
 #[derive(Args, Debug)]
 pub struct DecodeArgs {
-    /// Catalog dictionary (from `pglcr catalog export`)
+    /// Catalog dictionary (from `pglcr catalog export`); with --spool, needed on the first run
+    /// only (it is copied into the spool)
     #[arg(long = "catalog", value_name = "FILE")]
-    pub catalog: PathBuf,
+    pub catalog: Option<PathBuf>,
+
+    /// Write LCR files into SPOOLDIR instead of text, continuing where the last run stopped
+    /// (see pglcr-lcr(5)); needs -p and no --format
+    #[arg(long = "spool", value_name = "SPOOLDIR", conflicts_with_all = ["format", "file", "options", "two_phase", "timezone", "segments"])]
+    pub spool: Option<PathBuf>,
+
+    /// With --spool: largest LCR file; a full file is closed and the next sub-segment file
+    /// opened (default 64MB, at most 1GB; units B, kB, MB, GB)
+    #[arg(long = "max-lcr-size", value_name = "SIZE", requires = "spool")]
+    pub max_lcr_size: Option<String>,
 
     /// WAL segment files to read (first and last; their directory is used when --path is not given)
     #[arg(value_name = "SEGMENT", num_args = 0..=2)]
@@ -131,7 +211,8 @@ pub struct DecodeArgs {
     #[arg(short = 's', long = "start", value_name = "LSN")]
     pub start: Option<String>,
 
-    /// Stop before any record that ends after this LSN (default: the end of the WAL)
+    /// Stop before any record that ends after this LSN (default: the end of the WAL). With
+    /// --spool, the LCR files are finished there (a later run continues in new files)
     #[arg(short = 'e', long = "end", value_name = "LSN")]
     pub end: Option<String>,
 
@@ -139,9 +220,9 @@ pub struct DecodeArgs {
     #[arg(short = 't', long = "timeline", value_name = "TLI")]
     pub timeline: Option<u32>,
 
-    /// Output format
-    #[arg(long = "format", value_enum, default_value_t = DecodeFormatArg::TestDecoding)]
-    pub format: DecodeFormatArg,
+    /// Output format (default test_decoding)
+    #[arg(long = "format", value_enum)]
+    pub format: Option<DecodeFormatArg>,
 
     /// Plugin option NAME[=VALUE], as pg_recvlogical -o takes it (repeatable). test_decoding:
     /// include-xids, include-timestamp, skip-empty-xacts, only-local. wal2json: format-version,

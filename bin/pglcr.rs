@@ -22,6 +22,12 @@ use pglcr::wal::reader::EndOfWal;
 use pglcr::wal::record::{Fork, RelFileLocator};
 
 fn main() -> ExitCode {
+    // Like PostgreSQL's tools, end quietly when the reader of our output goes away
+    // (`pglcr dump … | head`): Rust ignores SIGPIPE by default and would report errors instead.
+    // SAFETY: setting a signal disposition before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => run_dump(args),
@@ -29,21 +35,130 @@ fn main() -> ExitCode {
             CatalogCommand::Export(args) => run_catalog_export(args),
         },
         Command::Decode(args) => run_decode(args),
+        Command::Lcr(l) => run_lcr(l.command),
+    }
+}
+
+fn unknown_relations(arg: cli::UnknownRelationsArg) -> pglcr::output::UnknownRelations {
+    match arg {
+        cli::UnknownRelationsArg::Error => pglcr::output::UnknownRelations::Error,
+        cli::UnknownRelationsArg::Skip => pglcr::output::UnknownRelations::Skip,
+    }
+}
+
+/// Exit status of `pglcr decode --spool` when another run holds the spool (EX_TEMPFAIL: try
+/// again later).
+const EXIT_LOCKED: u8 = 75;
+
+fn run_spool(args: &cli::DecodeArgs, spool: &std::path::Path) -> ExitCode {
+    use pglcr::spool::{self, Request, SpoolError};
+    use std::io::IsTerminal;
+    let parsed = (|| -> Result<Request, String> {
+        let wal_dir = args
+            .path
+            .clone()
+            .ok_or("--spool needs the WAL directory (-p DIR)")?;
+        Ok(Request {
+            spool: spool.to_path_buf(),
+            wal_dir,
+            catalog: args.catalog.clone(),
+            start: args.start.as_deref().map(parse_lsn).transpose()?,
+            end: args.end.as_deref().map(parse_lsn).transpose()?,
+            max_lcr_size: args
+                .max_lcr_size
+                .as_deref()
+                .map(pglcr::units::parse_size)
+                .transpose()?,
+            max_memory: pglcr::units::parse_size(&args.max_memory)? as usize,
+            unknown_relations: unknown_relations(args.unknown_relations),
+        })
+    })();
+    let request = match parsed {
+        Ok(r) => r,
+        Err(msg) => return usage_error("decode", msg),
+    };
+    let position = std::sync::atomic::AtomicU64::new(0);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} reading WAL at {msg}")
+                .expect("valid template"),
+        );
+        bar
+    });
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if let Some(bar) = &bar {
+            let (position, done) = (&position, &done);
+            scope.spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let at = position.load(std::sync::atomic::Ordering::Relaxed);
+                    bar.set_message(Lsn(at).to_string());
+                    bar.tick();
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let result = spool::run(&request, Some(&position));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
+    match result {
+        Ok(s) => {
+            let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+            let wal = s.read_to.0.saturating_sub(s.read_from.0);
+            eprintln!(
+                "pglcr: decoded {} segments ({:.1} MB of WAL, {} to {}): {} transactions, {} changes, {} LCR files ({:.1} MB) in {:.1} s",
+                s.segments,
+                mib(wal),
+                s.read_from,
+                s.read_to,
+                s.transactions,
+                s.changes,
+                s.files.len(),
+                mib(s.lcr_bytes),
+                s.seconds
+            );
+            if args.verbose {
+                if let Some(end) = &s.end {
+                    eprintln!("pglcr: {end}");
+                }
+                if let Some(st) = &s.state {
+                    eprintln!(
+                        "pglcr: spool resumes at {} (restart at {})",
+                        st.resume_lsn, st.restart_lsn
+                    );
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(SpoolError::Usage(msg)) => usage_error("decode", msg),
+        Err(e @ SpoolError::Locked { .. }) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
+        Err(e) => fail(e),
     }
 }
 
 fn run_decode(args: cli::DecodeArgs) -> ExitCode {
     use pglcr::decode::{self, DecodeError, Format, Request};
-    use pglcr::output::UnknownRelations;
+    if let Some(spool) = &args.spool {
+        return run_spool(&args, spool);
+    }
     let parsed = (|| -> Result<Request, String> {
         Ok(Request {
-            catalog: args.catalog.clone(),
+            catalog: args
+                .catalog
+                .clone()
+                .ok_or("--catalog is required (a dictionary from pglcr catalog export)")?,
             start: args.start.as_deref().map(parse_lsn).transpose()?,
             end: args.end.as_deref().map(parse_lsn).transpose()?,
             path: args.path.clone(),
             segments: args.segments.clone(),
             timeline: args.timeline,
-            format: match args.format {
+            format: match args.format.unwrap_or(cli::DecodeFormatArg::TestDecoding) {
                 cli::DecodeFormatArg::TestDecoding => Format::TestDecoding,
                 cli::DecodeFormatArg::Wal2json => Format::Wal2json,
                 cli::DecodeFormatArg::Json => Format::Json,
@@ -57,10 +172,7 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
                 })
                 .collect(),
             two_phase: args.two_phase,
-            unknown_relations: match args.unknown_relations {
-                cli::UnknownRelationsArg::Error => UnknownRelations::Error,
-                cli::UnknownRelationsArg::Skip => UnknownRelations::Skip,
-            },
+            unknown_relations: unknown_relations(args.unknown_relations),
             timezone: args.timezone.clone(),
             max_memory: pglcr::units::parse_size(&args.max_memory)? as usize,
             spill_dir: args.spill_dir.clone(),
@@ -108,6 +220,67 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
         }
         Err(DecodeError::Usage(msg)) => usage_error("decode", msg),
         Err(e) => fail(e),
+    }
+}
+
+fn run_lcr(command: cli::LcrCommand) -> ExitCode {
+    use pglcr::lcr::inspect::{self, DumpFormat};
+    use pglcr::lcr::LcrFile;
+    match command {
+        cli::LcrCommand::Dump { format, files } => {
+            let format = match format {
+                cli::LcrFormatArg::Text => DumpFormat::Text,
+                cli::LcrFormatArg::Json => DumpFormat::Json,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+            for path in &files {
+                let result = LcrFile::open(path)
+                    .map_err(inspect::InspectError::from)
+                    .and_then(|f| inspect::dump(&f, format, &mut out));
+                if let Err(e) = result {
+                    let _ = out.flush();
+                    return fail(e);
+                }
+            }
+            match out.flush() {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(format!("could not write output: {e}")),
+            }
+        }
+        cli::LcrCommand::Ls { dir } => match inspect::ls(&dir) {
+            Ok(files) => {
+                println!("{}", inspect::ls_header());
+                for f in &files {
+                    println!("{}", inspect::format_ls_line(f));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        cli::LcrCommand::Verify { paths } => match inspect::verify(&paths) {
+            Ok(report) => {
+                for p in &report.problems {
+                    println!("{p}");
+                }
+                eprintln!(
+                    "pglcr: {} files, {} frames checked: {}",
+                    report.files,
+                    report.frames,
+                    if report.problems.is_empty() {
+                        "no problems".to_string()
+                    } else {
+                        format!("{} problems", report.problems.len())
+                    }
+                );
+                if report.problems.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => fail(e),
+        },
     }
 }
 

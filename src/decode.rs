@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::dump::{locate, DumpError, RangeRequest};
@@ -41,6 +42,8 @@ pub enum DecodeError {
 /// batches may wait: enough to smooth out bursts, few enough to keep memory bounded.
 const EVENTS_PER_BATCH: usize = 256;
 const EVENT_BATCHES_IN_FLIGHT: usize = 8;
+/// Records between two updates of the reading position shown by a progress bar.
+const PROGRESS_EVERY: u64 = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -132,13 +135,14 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
             (Box::new(Driver::new(w, resolver)), req.two_phase)
         }
     };
-    let mut decoder = Decoder::new(DecoderOptions {
+    let decoder = Decoder::new(DecoderOptions {
         database: catalog.database_oid(),
         start,
         two_phase,
         two_phase_skip_gid: skip_gid,
         max_memory: req.max_memory,
         spill_dir: req.spill_dir.clone(),
+        resume: None,
     });
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
@@ -150,62 +154,104 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     let first = reader.find_first_record(start)?;
     reader.begin_read(first);
     let mut sink = Sink::new(out);
-    // With more than one thread, WAL is read and decoded on a thread of its own while this
-    // one renders: the two halves cost about the same.
-    let (end, open_transactions) = if rayon::current_num_threads() > 1 {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(EVENT_BATCHES_IN_FLIGHT);
-        std::thread::scope(|scope| {
-            let producer = scope.spawn(move || -> Result<_, DecodeError> {
-                let mut batch = Vec::new();
-                let end = loop {
-                    let Some(rec) = reader.next_record()? else {
-                        break reader.end_reason().cloned();
-                    };
-                    decoder.feed(&rec)?;
-                    batch.extend(std::iter::from_fn(|| decoder.pop()));
-                    if batch.len() >= EVENTS_PER_BATCH
-                        && tx.send(std::mem::take(&mut batch)).is_err()
-                    {
-                        // The consumer stopped on an error of its own, which it reports.
-                        return Ok((None, 0));
-                    }
-                };
-                batch.extend(std::iter::from_fn(|| decoder.pop()));
-                let _ = tx.send(batch);
-                Ok((end, decoder.open_transactions()))
-            });
-            let consumed = (|| -> Result<(), DecodeError> {
-                for batch in rx.iter() {
-                    for event in batch {
-                        writer.event(event, &mut sink)?;
-                    }
-                    sink.maybe_flush()?;
-                }
-                Ok(())
-            })();
-            let produced = producer.join().expect("the WAL decoding thread panicked");
-            // A consumer error stops the producer early: report the consumer's error.
-            consumed?;
-            produced
-        })?
-    } else {
+    let pumped = pump(reader, decoder, writer.as_mut(), &mut sink, None)?;
+    sink.flush()?;
+    Ok(Summary {
+        start,
+        end: pumped.end,
+        open_transactions: pumped.decoder.open_transactions(),
+    })
+}
+
+/// What [`pump`] leaves behind.
+pub(crate) struct Pumped {
+    pub end: Option<EndOfWal>,
+    /// The position after the last record read.
+    pub end_rec: Lsn,
+    pub decoder: Decoder,
+}
+
+/// Reads records until the WAL ends, decodes them and passes the events on, in order. With
+/// more than one thread, WAL is read and decoded on a thread of its own while this one renders:
+/// the two halves cost about the same. `progress`, when given, follows the reading position.
+pub(crate) fn pump(
+    mut reader: Reader,
+    mut decoder: Decoder,
+    events: &mut dyn Events,
+    sink: &mut Sink<'_>,
+    progress: Option<&AtomicU64>,
+) -> Result<Pumped, DecodeError> {
+    let note = |at: Lsn| {
+        if let Some(p) = progress {
+            p.store(at.0, Ordering::Relaxed);
+        }
+    };
+    let mut records = 0u64;
+    if rayon::current_num_threads() <= 1 {
         let end = loop {
             let Some(rec) = reader.next_record()? else {
                 break reader.end_reason().cloned();
             };
             decoder.feed(&rec)?;
             while let Some(event) = decoder.pop() {
-                writer.event(event, &mut sink)?;
+                events.event(event, sink)?;
             }
             sink.maybe_flush()?;
+            records += 1;
+            if records.is_multiple_of(PROGRESS_EVERY) {
+                note(rec.end);
+            }
         };
-        (end, decoder.open_transactions())
-    };
-    writer.finish(&mut sink)?;
-    sink.flush()?;
-    Ok(Summary {
-        start,
-        end,
-        open_transactions,
+        note(reader.end_rec_ptr());
+        events.finish(sink)?;
+        return Ok(Pumped {
+            end,
+            end_rec: reader.end_rec_ptr(),
+            decoder,
+        });
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(EVENT_BATCHES_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<Option<Pumped>, DecodeError> {
+            let mut batch = Vec::new();
+            let end = loop {
+                let Some(rec) = reader.next_record()? else {
+                    break reader.end_reason().cloned();
+                };
+                decoder.feed(&rec)?;
+                batch.extend(std::iter::from_fn(|| decoder.pop()));
+                records += 1;
+                if records.is_multiple_of(PROGRESS_EVERY) {
+                    note(rec.end);
+                }
+                // An error on sending means the consumer stopped on an error of its own,
+                // which it reports.
+                if batch.len() >= EVENTS_PER_BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+                    return Ok(None);
+                }
+            };
+            note(reader.end_rec_ptr());
+            batch.extend(std::iter::from_fn(|| decoder.pop()));
+            let _ = tx.send(batch);
+            Ok(Some(Pumped {
+                end,
+                end_rec: reader.end_rec_ptr(),
+                decoder,
+            }))
+        });
+        let consumed = (|| -> Result<(), DecodeError> {
+            for batch in rx.iter() {
+                for event in batch {
+                    events.event(event, sink)?;
+                }
+                sink.maybe_flush()?;
+            }
+            events.finish(sink)?;
+            Ok(())
+        })();
+        let produced = producer.join().expect("the WAL decoding thread panicked");
+        // A consumer error stops the producer early: report the consumer's error.
+        consumed?;
+        Ok(produced?.expect("the producer finishes when the consumer does"))
     })
 }

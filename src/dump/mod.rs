@@ -174,7 +174,7 @@ pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary
         }
     };
     let version = range.info.version;
-    let skipped = first != range.start && range.start.0 % range.seg_size != 0;
+    let skipped = first != range.start && !range.start.0.is_multiple_of(range.seg_size);
     if skipped && version <= PgVersion::V16 {
         // Older pg_waldump prints this note on stdout, ahead of the records.
         writeln!(

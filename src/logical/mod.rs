@@ -116,6 +116,9 @@ pub struct Txn {
     /// Replication origin of the ending record.
     pub origin: Option<u16>,
     pub origin_lsn: Option<Lsn>,
+    /// The oldest WAL position a decoder must read from to produce what follows this
+    /// transaction: the first record of the oldest transaction still open after it ended.
+    pub restart_lsn: Lsn,
 }
 
 #[derive(Debug)]
@@ -135,6 +138,8 @@ pub struct Message {
     pub origin: Option<u16>,
     pub prefix: Vec<u8>,
     pub content: Vec<u8>,
+    /// As [`Txn::restart_lsn`].
+    pub restart_lsn: Lsn,
 }
 
 #[derive(Clone, Debug)]
@@ -151,6 +156,16 @@ pub struct DecoderOptions {
     pub max_memory: usize,
     /// Where spill files go (the system's temporary directory when `None`).
     pub spill_dir: Option<std::path::PathBuf>,
+    /// Resuming where an earlier run stopped (`start` is then where its output ended):
+    /// the first record read is not taken as a consistent point, and transactions below
+    /// this xid (the first run's start rule) stay left out.
+    pub resume: Option<Resume>,
+}
+
+/// How a resumed decoder applies the start rule of the run that began the stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    pub skip_xids_below: Option<u32>,
 }
 
 #[derive(Default)]
@@ -244,6 +259,21 @@ impl<T> At<T> for Result<T, DescError> {
     }
 }
 
+fn running_xacts(rec: &Record<'_>) -> Result<Option<standby::RunningXacts>, DecodeError> {
+    if rec.rmid() == RM_STANDBY_ID && rec.info() & 0xF0 == XLOG_RUNNING_XACTS {
+        return standby::parse_running_xacts(rec.main_data)
+            .at(rec)
+            .map(Some);
+    }
+    Ok(None)
+}
+
+/// The start rule for a decoder whose first record is `rec`: transactions below the returned
+/// xid began before it (see the module documentation).
+pub fn start_rule(rec: &Record<'_>) -> Result<Option<u32>, DecodeError> {
+    Ok(running_xacts(rec)?.map(|r| r.next_xid))
+}
+
 /// `TransactionIdPrecedes` for normal xids.
 fn xid_precedes(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -251,13 +281,14 @@ fn xid_precedes(a: u32, b: u32) -> bool {
 
 impl Decoder {
     pub fn new(opts: DecoderOptions) -> Decoder {
+        let resume = opts.resume;
         Decoder {
             opts,
             txns: HashMap::default(),
             top_of: HashMap::default(),
             prepared: HashMap::default(),
-            skip_xids_below: None,
-            seen_first_record: false,
+            skip_xids_below: resume.and_then(|r| r.skip_xids_below),
+            seen_first_record: resume.is_some(),
             out: VecDeque::new(),
             mem: 0,
         }
@@ -271,6 +302,18 @@ impl Decoder {
     /// Transactions still open (for the caller's end-of-input report).
     pub fn open_transactions(&self) -> usize {
         self.txns.len()
+    }
+
+    /// Where a later run must start reading to produce what follows the records fed so far:
+    /// the first record of the oldest open or prepared-but-unfinished transaction, or
+    /// `next` (the position after the last record) when there is none.
+    pub fn restart_lsn(&self, next: Lsn) -> Lsn {
+        let prepared = self.prepared.values().filter_map(|p| p.state.as_ref());
+        self.txns
+            .values()
+            .filter_map(|t| t.first_lsn)
+            .chain(prepared.filter_map(|c| c.first_lsn))
+            .fold(next, Lsn::min)
     }
 
     fn top(&self, xid: u32) -> u32 {
@@ -322,6 +365,8 @@ impl Decoder {
                 None => st.spill.insert(SpillFile::create(dir.as_deref())?),
             };
             file.append(st.changes.drain(..))?;
+            // The emptied vector's capacity would stay allocated, outside the accounting.
+            st.changes = Vec::new();
             self.mem -= st.mem;
             st.mem = 0;
         }
@@ -335,13 +380,13 @@ impl Decoder {
 
     /// Feeds one record, in WAL order.
     pub fn feed(&mut self, rec: &Record<'_>) -> Result<(), DecodeError> {
-        if !self.seen_first_record {
-            self.seen_first_record = true;
-            if rec.rmid() == RM_STANDBY_ID && rec.info() & 0xF0 == XLOG_RUNNING_XACTS {
-                let running = standby::parse_running_xacts(rec.main_data).at(rec)?;
+        if let Some(running) = running_xacts(rec)? {
+            if !self.seen_first_record {
                 self.skip_xids_below = Some(running.next_xid);
             }
+            self.forget_older_than(running.oldest_running_xid);
         }
+        self.seen_first_record = true;
         let xid = rec.xid();
         if let Some(top) = rec.toplevel_xid {
             if top != 0 && xid != 0 {
@@ -460,15 +505,34 @@ impl Decoder {
             };
             self.push(rec.xid(), rec.lsn, change)?;
         } else if rec.lsn >= self.opts.start {
+            let restart_lsn = self.restart_lsn(rec.end);
             self.out.push_back(Event::Message(Message {
                 lsn: rec.end,
                 xid: rec.xid(),
                 origin: rec.origin,
                 prefix: msg.prefix.to_vec(),
                 content: msg.payload.to_vec(),
+                restart_lsn,
             }));
         }
         Ok(())
+    }
+
+    /// Drops transactions older than the oldest one still running: they ended without an
+    /// abort record (a crash), as `ReorderBufferAbortOld` does.
+    fn forget_older_than(&mut self, oldest_running: u32) {
+        let gone: Vec<u32> = self
+            .txns
+            .keys()
+            .copied()
+            .filter(|&x| xid_precedes(x, oldest_running))
+            .collect();
+        for xid in gone {
+            if let Some(st) = self.txns.remove(&xid) {
+                self.release(&st);
+            }
+            self.top_of.remove(&xid);
+        }
     }
 
     /// Removes a transaction and its subtransactions from the buffer.
@@ -514,6 +578,7 @@ impl Decoder {
                 time: end.time,
                 origin: rec.origin,
                 origin_lsn: (end.origin_lsn != 0).then_some(Lsn(end.origin_lsn)),
+                restart_lsn: self.restart_lsn(rec.end),
             },
             st.into_stream()?,
         ));

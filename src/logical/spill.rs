@@ -382,7 +382,7 @@ mod tests {
         };
         let c = |lsn: u64, kind: ChangeKind| Change {
             lsn: Lsn(lsn),
-            origin: (lsn % 2 == 0).then_some(7),
+            origin: lsn.is_multiple_of(2).then_some(7),
             kind,
         };
         let top_spilled = vec![

@@ -78,6 +78,11 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
         }
     }
 
+    /// The plugin, once the driver is done.
+    pub fn into_plugin(self) -> P {
+        self.plugin
+    }
+
     fn event(&mut self, event: Event, out: &mut Sink<'_>) -> Result<(), OutputError> {
         match event {
             Event::Message(msg) => self.steps.push(Step::Message(msg)),

@@ -29,6 +29,8 @@ pub enum OutputError {
     #[error("could not write output: {0}")]
     Write(std::io::Error),
     #[error(transparent)]
+    Lcr(Box<crate::lcr::writer::WriteError>),
+    #[error(transparent)]
     Spill(#[from] crate::logical::SpillError),
     #[error("change at {lsn}: relation with OID {oid} is not in the catalog")]
     UnknownRelationOid { lsn: Lsn, oid: u32 },
@@ -73,12 +75,13 @@ impl<'w> Sink<'w> {
         }
     }
 
-    /// Writes the buffer out once it holds enough.
-    pub fn maybe_flush(&mut self) -> Result<(), OutputError> {
+    /// Writes the buffer out once it holds enough; says whether it did.
+    pub fn maybe_flush(&mut self) -> Result<bool, OutputError> {
         if self.buf.len() >= Self::FLUSH_AT {
             self.flush()?;
+            return Ok(true);
         }
-        Ok(())
+        Ok(false)
     }
 
     pub fn flush(&mut self) -> Result<(), OutputError> {
@@ -129,6 +132,11 @@ pub struct Row<'c> {
 }
 
 impl Row<'_> {
+    /// The text a [`Value::Text`] range points to.
+    pub fn text(&self, range: &Range<usize>) -> &str {
+        &self.text[range.clone()]
+    }
+
     /// The text of a value (`None` for NULL and an unchanged TOAST value), or the error its
     /// output function gave, naming the change, relation and column.
     pub fn text_of(

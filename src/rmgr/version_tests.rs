@@ -113,7 +113,7 @@ impl B {
     }
     /// Zero-pads to a multiple of 8 (MAXALIGN).
     fn maxalign(mut self) -> Self {
-        while self.0.len() % 8 != 0 {
+        while !self.0.len().is_multiple_of(8) {
             self.0.push(0);
         }
         self

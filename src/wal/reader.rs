@@ -515,7 +515,7 @@ impl Reader {
         let mut remaining = tot_len - (page_end - lsn);
         let mut page = page_end;
         loop {
-            let hdr = if page % self.seg_size == 0 {
+            let hdr = if page.is_multiple_of(self.seg_size) {
                 LONG_HEADER_SIZE
             } else {
                 SHORT_HEADER_SIZE
@@ -539,7 +539,7 @@ impl Reader {
                 PageState::End(end) => return Ok(self.stop(end)),
             };
             let hdr = header.size() as u64;
-            if lsn % PAGE == 0 {
+            if lsn.is_multiple_of(PAGE) {
                 lsn += hdr;
             } else if lsn % PAGE < hdr {
                 return Err(
@@ -551,7 +551,7 @@ impl Reader {
                     self.invalid_record(lsn, format!("contrecord is requested by {}", Lsn(lsn)))
                 );
             }
-            if lsn % 8 != 0 {
+            if !lsn.is_multiple_of(8) {
                 return Err(self.invalid_record(
                     lsn,
                     format!("invalid record offset at {}: not MAXALIGNed", Lsn(lsn)),

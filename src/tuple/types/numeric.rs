@@ -69,7 +69,7 @@ pub fn decode(v: &[u8]) -> Result<Numeric<'_>, Malformed> {
         )
     };
     let digits = &v[start..];
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Malformed(format!(
             "odd number of digit bytes ({})",
             digits.len()

@@ -1,0 +1,731 @@
+//! Writing LCR files from decoded transactions: an output plugin for the decoding driver.
+//!
+//! Frames collect in blocks of about `block_target` bytes; a block is compressed and appended
+//! to the open file, or, when that would take the file past its maximum size, starts the next
+//! sub-segment file. A file is published (fsynced, renamed to its final name, directory
+//! fsynced) only when complete: when a commit of a later WAL segment arrives, when it is
+//! full, or at the end of a run once its whole WAL segment was read. What a file holds
+//! depends on the WAL alone, never on where runs stopped, so a rerun after a crash writes
+//! byte-identical files.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::catalog::{Catalog, Relation};
+use crate::logical::{Change, Message, Txn};
+use crate::output::driver::Plugin;
+use crate::output::{self, OutputError, Resolved, Row, Sink, Value};
+use crate::wal::lsn::Lsn;
+
+use super::format::{
+    put_frame, Begin, Frame, Header, RelColumn, RelationInfo, Trailer, BLOCK_HEADER_SIZE, COL_KEY,
+    COL_NOT_NULL, COL_PRIMARY_KEY, FLAG_CONTINUED, FLAG_CONTINUES, TRAILER_SIZE,
+};
+use super::LcrName;
+
+/// Where the stream stands: events before `resume_lsn` are written (and `resume_skip`
+/// changes of the transaction committing there); `restart_lsn` is where reading must start
+/// to produce what follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    pub resume_lsn: Lsn,
+    pub resume_skip: u64,
+    pub restart_lsn: Lsn,
+}
+
+/// What every file of a stream carries in its header.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub dir: PathBuf,
+    /// Largest file size; a single block larger than this still gets a file of its own.
+    pub max_size: u64,
+    pub system_identifier: u64,
+    pub timeline: u32,
+    pub database_oid: u32,
+    pub database_name: String,
+    pub server_version_num: u32,
+    pub wal_segment_size: u32,
+}
+
+/// A file the writer published.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub name: LcrName,
+    pub size: u64,
+    pub trailer: Trailer,
+}
+
+/// A transaction being written.
+struct TxnProgress {
+    begin: Begin,
+    /// Changes of the transaction written so far, in this run and earlier ones.
+    written: u64,
+    /// Changes still to leave out (written before a restart).
+    skip: u64,
+    /// Its BEGIN frame is out.
+    begun: bool,
+}
+
+/// Frames not yet compressed.
+#[derive(Default)]
+struct Block {
+    body: Vec<u8>,
+    /// Relations the body refers to, in order of first use.
+    rels: Vec<u32>,
+    rel_set: FxHashSet<u32>,
+    /// The stream's position before the block's first frame, and the transaction then open.
+    start: Option<(Position, Option<Begin>)>,
+    first_event: Option<(Lsn, i64)>,
+    last_event: Option<(Lsn, i64)>,
+    frames: u64,
+    transactions: u64,
+    changes: u64,
+    messages: u64,
+}
+
+struct OpenFile {
+    name: LcrName,
+    tmp: tempfile::NamedTempFile,
+    header: Header,
+    trailer: Trailer,
+    declared: FxHashSet<u32>,
+    size: u64,
+    /// Running CRC of everything after the header.
+    crc: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("could not write LCR file in \"{}\": {source}", .dir.display())]
+    Io {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("LCR file \"{}\" already exists with different content: the spool does not match this WAL or catalog", .path.display())]
+    Conflict { path: PathBuf },
+}
+
+pub struct Writer<'c> {
+    catalog: &'c Catalog,
+    major: u32,
+    settings: Settings,
+    block_target: usize,
+    /// The last file published (or, at the start, the stream's last file so far).
+    last_name: Option<LcrName>,
+    /// The transaction committing at this LSN had this many changes written already.
+    resume: Option<(Lsn, u64)>,
+    pos: Position,
+    file: Option<OpenFile>,
+    block: Block,
+    txn: Option<TxnProgress>,
+    relations: FxHashMap<u32, Rc<Vec<u8>>>,
+    published: Vec<Published>,
+    /// The position after the last file published.
+    published_pos: Option<Position>,
+    /// Where the stream stood when the run began.
+    start_pos: Position,
+}
+
+impl<'c> Writer<'c> {
+    /// A writer continuing a stream at `pos`, after the file `last_name`.
+    pub fn new(
+        catalog: &'c Catalog,
+        settings: Settings,
+        pos: Position,
+        last_name: Option<LcrName>,
+    ) -> Writer<'c> {
+        // Blocks of a quarter of the file size at most, so that files come out close to
+        // their maximum; 1 MiB compresses well and bounds memory.
+        let block_target = (settings.max_size / 4).clamp(4096, 1 << 20) as usize;
+        Writer {
+            catalog,
+            major: catalog.file.server_version_num / 10000,
+            settings,
+            block_target,
+            last_name,
+            resume: (pos.resume_skip > 0).then_some((pos.resume_lsn, pos.resume_skip)),
+            pos,
+            file: None,
+            block: Block::default(),
+            txn: None,
+            relations: Default::default(),
+            published: Vec::new(),
+            published_pos: None,
+            start_pos: pos,
+        }
+    }
+
+    /// Files published so far.
+    pub fn published(&self) -> &[Published] {
+        &self.published
+    }
+
+    /// Ends the run after the WAL was read up to `read_end`: the open file is published if
+    /// its WAL segment was read completely or if `final_end` says that no later commit is
+    /// wanted (an explicit end position), dropped otherwise (the next run writes it again).
+    /// Returns where the stream stands in files published, or `None` when nothing is pending
+    /// (the caller's reading position then holds).
+    pub fn finish(
+        mut self,
+        read_end: Lsn,
+        final_end: bool,
+    ) -> Result<(Option<Position>, Vec<Published>), WriteError> {
+        let seg_size = u64::from(self.settings.wal_segment_size);
+        let pending = match &self.file {
+            Some(f) if final_end || read_end.0 >= (f.name.segno + 1) * seg_size => {
+                self.seal_block()?;
+                let pos = self.pos;
+                self.publish(pos, false)?;
+                false
+            }
+            Some(_) => true,
+            None => false,
+        };
+        let pos = if pending {
+            // The open file and its block are dropped with `self`.
+            Some(self.published_pos.unwrap_or(self.start_pos))
+        } else {
+            None
+        };
+        Ok((pos, std::mem::take(&mut self.published)))
+    }
+
+    fn io(&self, source: std::io::Error) -> WriteError {
+        WriteError::Io {
+            dir: self.settings.dir.clone(),
+            source,
+        }
+    }
+
+    fn file_name_for(&self, segno: u64) -> LcrName {
+        let subseg = match self.last_name {
+            Some(last) if last.segno == segno => last.subseg + 1,
+            _ => 0,
+        };
+        LcrName {
+            timeline: self.settings.timeline,
+            segno,
+            subseg,
+        }
+    }
+
+    fn open(&mut self, name: LcrName, continued: bool) -> Result<(), WriteError> {
+        let header = Header {
+            system_identifier: self.settings.system_identifier,
+            timeline: self.settings.timeline,
+            database_oid: self.settings.database_oid,
+            database_name: self.settings.database_name.clone(),
+            server_version_num: self.settings.server_version_num,
+            wal_segment_size: self.settings.wal_segment_size,
+            segno: name.segno,
+            subseg: name.subseg,
+            first_lsn: Lsn(0),
+            last_lsn: Lsn(0),
+            first_time: 0,
+            last_time: 0,
+            flags: if continued { FLAG_CONTINUED } else { 0 },
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .tempfile_in(&self.settings.dir)
+            .map_err(|e| self.io(e))?;
+        let bytes = header.encode();
+        tmp.write_all(&bytes).map_err(|e| self.io(e))?;
+        self.file = Some(OpenFile {
+            name,
+            tmp,
+            header,
+            trailer: Trailer::default(),
+            declared: Default::default(),
+            size: bytes.len() as u64,
+            crc: 0,
+        });
+        Ok(())
+    }
+
+    /// Makes sure the open file is the one for commits of WAL segment `segno`; a new one is
+    /// flagged `continued` when it starts inside a transaction.
+    fn file_for(&mut self, segno: u64, continued: bool) -> Result<(), WriteError> {
+        if self.file.as_ref().is_some_and(|f| f.name.segno == segno) {
+            return Ok(());
+        }
+        if self.file.is_some() {
+            self.seal_block()?;
+            let pos = self.pos;
+            self.publish(pos, false)?;
+        }
+        let name = self.file_name_for(segno);
+        self.open(name, continued)
+    }
+
+    /// Compresses the block into the open file, or into the next file when it does not fit.
+    fn seal_block(&mut self) -> Result<(), WriteError> {
+        if self.block.body.is_empty() {
+            return Ok(());
+        }
+        let (start_pos, open_txn) = self
+            .block
+            .start
+            .clone()
+            .expect("a block with frames has a start");
+        let (mut raw, mut prefix_frames) = self.block_prefix(open_txn.as_ref());
+        let mut z = self.compress(&raw)?;
+        let file = self.file.as_ref().expect("a block belongs to an open file");
+        let too_big = file.trailer.blocks > 0
+            && file.size + (BLOCK_HEADER_SIZE + z.len() + TRAILER_SIZE) as u64
+                > self.settings.max_size;
+        if too_big {
+            let next = LcrName {
+                subseg: file.name.subseg + 1,
+                ..file.name
+            };
+            self.publish(start_pos, open_txn.is_some())?;
+            self.open(next, open_txn.is_some())?;
+            (raw, prefix_frames) = self.block_prefix(open_txn.as_ref());
+            z = self.compress(&raw)?;
+        }
+        let block = std::mem::take(&mut self.block);
+        let file = self.file.as_mut().expect("open file");
+        let mut head = Vec::with_capacity(BLOCK_HEADER_SIZE);
+        head.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+        head.extend_from_slice(&(z.len() as u32).to_le_bytes());
+        head.extend_from_slice(&crc32c::crc32c(&z).to_le_bytes());
+        let write = file
+            .tmp
+            .write_all(&head)
+            .and_then(|()| file.tmp.write_all(&z));
+        if let Err(e) = write {
+            return Err(WriteError::Io {
+                dir: self.settings.dir.clone(),
+                source: e,
+            });
+        }
+        file.crc = crc32c::crc32c_append(crc32c::crc32c_append(file.crc, &head), &z);
+        file.size += (head.len() + z.len()) as u64;
+        let t = &mut file.trailer;
+        t.blocks += 1;
+        t.raw_bytes += raw.len() as u64;
+        t.frames += block.frames + prefix_frames;
+        t.transactions += block.transactions;
+        t.changes += block.changes;
+        t.messages += block.messages;
+        file.declared.extend(block.rels.iter().copied());
+        let first = match open_txn {
+            Some(b) if file.header.first_lsn == Lsn(0) => Some((b.commit_lsn, b.commit_time)),
+            _ => block.first_event,
+        };
+        if file.header.first_lsn == Lsn(0) {
+            if let Some((lsn, time)) = first {
+                file.header.first_lsn = lsn;
+                file.header.first_time = time;
+            }
+        }
+        if let Some((lsn, time)) = block.last_event.or(first) {
+            file.header.last_lsn = lsn;
+            file.header.last_time = time;
+        }
+        Ok(())
+    }
+
+    /// The frames a block needs before its body in the open file: a continued BEGIN when the
+    /// file starts inside a transaction, and the relations not yet declared in the file.
+    fn block_prefix(&self, open_txn: Option<&Begin>) -> (Vec<u8>, u64) {
+        let file = self.file.as_ref().expect("open file");
+        let mut raw = Vec::with_capacity(self.block.body.len() + 256);
+        let mut frames = 0;
+        if let Some(b) = open_txn.filter(|_| file.trailer.blocks == 0) {
+            Frame::Begin(Begin {
+                continued: true,
+                ..b.clone()
+            })
+            .encode(&mut raw);
+            frames += 1;
+        }
+        for oid in &self.block.rels {
+            if !file.declared.contains(oid) {
+                raw.extend_from_slice(&self.relations[oid]);
+                frames += 1;
+            }
+        }
+        raw.extend_from_slice(&self.block.body);
+        (raw, frames)
+    }
+
+    fn compress(&self, raw: &[u8]) -> Result<Vec<u8>, WriteError> {
+        // Level 3 (zstd's default) keeps pace with decoding; a rerun gives the same bytes.
+        zstd::bulk::compress(raw, 3).map_err(|e| self.io(e))
+    }
+
+    /// Writes the trailer and header, syncs and publishes the open file.
+    fn publish(&mut self, end: Position, continues: bool) -> Result<(), WriteError> {
+        let mut file = self.file.take().expect("open file");
+        let dir = self.settings.dir.clone();
+        let io = |source| WriteError::Io {
+            dir: dir.clone(),
+            source,
+        };
+        file.trailer.resume_lsn = end.resume_lsn;
+        file.trailer.resume_skip = end.resume_skip;
+        file.trailer.restart_lsn = end.restart_lsn;
+        if continues {
+            file.header.flags |= FLAG_CONTINUES;
+        }
+        let body = file.trailer.encode_body();
+        let crc = crc32c::crc32c_append(file.crc, &body);
+        let f = file.tmp.as_file_mut();
+        f.write_all(&body).map_err(io)?;
+        f.write_all(&crc.to_le_bytes()).map_err(io)?;
+        f.seek(SeekFrom::Start(0)).map_err(io)?;
+        f.write_all(&file.header.encode()).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        let size = file.size + (body.len() + 4) as u64;
+        let path = dir.join(file.name.to_string());
+        if path.exists() {
+            // A rerun writes again what an interrupted run had published: it must match.
+            let same = std::fs::read(&path)
+                .and_then(|old| Ok(old == std::fs::read(file.tmp.path())?))
+                .map_err(io)?;
+            if !same {
+                return Err(WriteError::Conflict { path });
+            }
+        } else {
+            file.tmp.persist(&path).map_err(|e| io(e.error))?;
+            std::fs::File::open(&dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io)?;
+        }
+        self.last_name = Some(file.name);
+        self.published_pos = Some(end);
+        self.published.push(Published {
+            name: file.name,
+            size,
+            trailer: file.trailer,
+        });
+        Ok(())
+    }
+
+    /// The RELATION frame of a relation, built once.
+    fn relation_frame(&mut self, rel: &Relation) -> Rc<Vec<u8>> {
+        if let Some(f) = self.relations.get(&rel.oid) {
+            return f.clone();
+        }
+        let has =
+            |set: &Option<Vec<i16>>, attnum| set.as_ref().is_some_and(|s| s.contains(&attnum));
+        let columns = rel
+            .columns
+            .iter()
+            .flatten()
+            .filter(|c| !c.attisdropped)
+            .map(|c| RelColumn {
+                attnum: c.attnum,
+                name: c.name.clone(),
+                type_oid: c.type_oid,
+                typmod: c.typmod,
+                type_name: output::decoding_type_name_typmod(self.catalog, c, self.major),
+                type_name_plain: output::decoding_type_name(self.catalog, c, self.major),
+                flags: if has(&rel.identity_columns, c.attnum) {
+                    COL_KEY
+                } else {
+                    0
+                } | if c.attnotnull { COL_NOT_NULL } else { 0 }
+                    | if has(&rel.primary_key, c.attnum) {
+                        COL_PRIMARY_KEY
+                    } else {
+                        0
+                    },
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        Frame::Relation(RelationInfo {
+            oid: rel.oid,
+            namespace: rel.namespace.clone(),
+            name: rel.name.clone(),
+            replica_identity: rel.replica_identity.bytes().next().unwrap_or(b'd'),
+            columns,
+        })
+        .encode(&mut bytes);
+        let f = Rc::new(bytes);
+        self.relations.insert(rel.oid, f.clone());
+        f
+    }
+
+    fn note_rel(&mut self, rel: &Relation) {
+        self.relation_frame(rel);
+        if self.block.rel_set.insert(rel.oid) {
+            self.block.rels.push(rel.oid);
+        }
+    }
+
+    /// Called before a frame goes into the block.
+    fn block_frame_start(&mut self) {
+        if self.block.body.is_empty() {
+            let open = self
+                .txn
+                .as_ref()
+                .filter(|t| t.begun)
+                .map(|t| t.begin.clone());
+            if let Some(b) = &open {
+                self.block.first_event = Some((b.commit_lsn, b.commit_time));
+            }
+            self.block.start = Some((self.pos, open));
+        }
+        self.block.frames += 1;
+    }
+
+    /// Called after a frame went into the block.
+    fn block_frame_end(&mut self) -> Result<(), WriteError> {
+        if self.block.body.len() >= self.block_target {
+            self.seal_block()?;
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, lsn: Lsn, time: i64) {
+        if self.block.first_event.is_none() {
+            self.block.first_event = Some((lsn, time));
+        }
+        self.block.last_event = Some((lsn, time));
+    }
+
+    fn segno(&self, lsn: Lsn) -> u64 {
+        lsn.0 / u64::from(self.settings.wal_segment_size)
+    }
+
+    /// Writes the transaction's BEGIN before its first frame. Resuming inside a transaction,
+    /// its file starts as a continuation instead, and the block's prefix carries the continued
+    /// BEGIN, as when a file fills up.
+    fn begin_output(&mut self, txn: &Txn) -> Result<(), WriteError> {
+        let t = self.txn.as_ref().expect("open transaction");
+        if t.begun {
+            return Ok(());
+        }
+        let continued = t.written > 0;
+        self.file_for(self.segno(txn.end_lsn), continued)?;
+        if !continued {
+            let begin = self.txn.as_ref().expect("open transaction").begin.clone();
+            self.block_frame_start();
+            self.block.transactions += 1;
+            self.event(begin.commit_lsn, begin.commit_time);
+            Frame::Begin(begin).encode(&mut self.block.body);
+        }
+        self.txn.as_mut().expect("open transaction").begun = true;
+        Ok(())
+    }
+
+    fn write_change(
+        &mut self,
+        txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+    ) -> Result<(), OutputError> {
+        let t = self
+            .txn
+            .as_mut()
+            .expect("a change comes inside a transaction");
+        if t.skip > 0 {
+            t.skip -= 1;
+            return Ok(());
+        }
+        // Values are checked before any byte is written, so a frame is never half-built.
+        let check = |rel: &Relation, row: Option<&Row<'c>>| -> Result<(), OutputError> {
+            if let Some(row) = row {
+                for (col, value) in &row.values {
+                    row.text_of(change.lsn, rel, col, value)?;
+                }
+            }
+            Ok(())
+        };
+        match resolved {
+            Resolved::Insert { rel, new } => check(rel, Some(new))?,
+            Resolved::Update { rel, old, new } => {
+                check(rel, old.as_ref())?;
+                check(rel, new.as_ref())?;
+            }
+            Resolved::Delete { rel, old } => check(rel, old.as_ref())?,
+            _ => {}
+        }
+        self.begin_output(txn).map_err(write_error)?;
+        match resolved {
+            Resolved::Insert { rel, .. }
+            | Resolved::Update { rel, .. }
+            | Resolved::Delete { rel, .. } => self.note_rel(rel),
+            Resolved::Truncate { rels, .. } => {
+                for rel in rels {
+                    self.note_rel(rel);
+                }
+            }
+            Resolved::Message { .. } => {}
+        }
+        self.block_frame_start();
+        self.block.changes += 1;
+        let lsn = change.lsn;
+        let body = &mut self.block.body;
+        match resolved {
+            Resolved::Insert { rel, new } => put_frame(body, b'I', |b| {
+                b.extend_from_slice(&rel.oid.to_le_bytes());
+                b.extend_from_slice(&lsn.0.to_le_bytes());
+                put_row(b, new);
+            }),
+            Resolved::Update { rel, old, new } => put_frame(body, b'U', |b| {
+                b.extend_from_slice(&rel.oid.to_le_bytes());
+                b.extend_from_slice(&lsn.0.to_le_bytes());
+                b.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
+                for row in [old, new].into_iter().flatten() {
+                    put_row(b, row);
+                }
+            }),
+            Resolved::Delete { rel, old } => put_frame(body, b'D', |b| {
+                b.extend_from_slice(&rel.oid.to_le_bytes());
+                b.extend_from_slice(&lsn.0.to_le_bytes());
+                b.push(u8::from(old.is_some()));
+                if let Some(row) = old {
+                    put_row(b, row);
+                }
+            }),
+            Resolved::Truncate {
+                rels,
+                cascade,
+                restart_seqs,
+            } => Frame::Truncate {
+                lsn,
+                cascade: *cascade,
+                restart_seqs: *restart_seqs,
+                rels: rels.iter().map(|r| r.oid).collect(),
+            }
+            .encode(body),
+            Resolved::Message { prefix, content } => Frame::Message {
+                lsn,
+                transactional: true,
+                xid: txn.xid,
+                origin: change.origin.unwrap_or(0),
+                prefix: prefix.clone(),
+                content: content.clone(),
+            }
+            .encode(body),
+        }
+        let t = self.txn.as_mut().expect("open transaction");
+        t.written += 1;
+        self.pos = Position {
+            resume_lsn: txn.end_lsn,
+            resume_skip: t.written,
+            restart_lsn: txn.first_lsn.min(txn.restart_lsn),
+        };
+        self.block_frame_end().map_err(write_error)
+    }
+}
+
+fn put_row(b: &mut Vec<u8>, row: &Row<'_>) {
+    b.extend_from_slice(&(row.values.len() as u16).to_le_bytes());
+    for (_, value) in &row.values {
+        match value {
+            // Unprintable values were rejected before the frame was started.
+            Value::Null | Value::Unprintable(_) => b.push(b'n'),
+            Value::UnchangedToast => b.push(b'u'),
+            Value::Text(r) => {
+                let text = row.text(r);
+                b.push(b't');
+                b.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                b.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+}
+
+/// File system errors travel through the plugin interface as output errors.
+fn write_error(e: WriteError) -> OutputError {
+    OutputError::Lcr(Box::new(e))
+}
+
+impl<'c> Plugin<'c> for Writer<'c> {
+    fn begin(&mut self, txn: &Txn, _out: &mut Sink<'_>) -> Result<(), OutputError> {
+        let skip = match self.resume {
+            Some((lsn, n)) if lsn == txn.end_lsn => n,
+            _ => 0,
+        };
+        self.txn = Some(TxnProgress {
+            begin: Begin {
+                xid: txn.xid,
+                commit_lsn: txn.end_lsn,
+                end_lsn: txn.end_next,
+                commit_time: txn.time,
+                origin: txn.origin.unwrap_or(0),
+                origin_lsn: txn.origin_lsn.unwrap_or(Lsn(0)),
+                first_lsn: txn.first_lsn,
+                continued: false,
+            },
+            written: skip,
+            skip,
+            begun: false,
+        });
+        Ok(())
+    }
+
+    fn change(
+        &mut self,
+        txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+        _out: &mut Sink<'_>,
+    ) -> Result<(), OutputError> {
+        self.write_change(txn, change, resolved)
+    }
+
+    fn end(&mut self, txn: &Txn, _out: &mut Sink<'_>) -> Result<(), OutputError> {
+        let t = self.txn.as_ref().expect("end of an open transaction");
+        // Resumed after every change was written, the COMMIT is still to write.
+        if !t.begun && t.written > 0 {
+            self.begin_output(txn).map_err(write_error)?;
+        }
+        let t = self.txn.as_ref().expect("end of an open transaction");
+        let (begun, written) = (t.begun, t.written);
+        if begun {
+            // Still open here: a block starting with this COMMIT starts inside the transaction.
+            self.block_frame_start();
+            Frame::Commit {
+                commit_lsn: txn.end_lsn,
+                end_lsn: txn.end_next,
+                commit_time: txn.time,
+                changes: written,
+            }
+            .encode(&mut self.block.body);
+        }
+        self.txn = None;
+        self.pos = Position {
+            resume_lsn: txn.end_next,
+            resume_skip: 0,
+            restart_lsn: txn.restart_lsn,
+        };
+        if begun {
+            self.block_frame_end().map_err(write_error)?;
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, msg: &Message, _out: &mut Sink<'_>) -> Result<(), OutputError> {
+        let segno = self.segno(msg.lsn);
+        self.file_for(segno, false).map_err(write_error)?;
+        self.block_frame_start();
+        self.block.messages += 1;
+        self.event(msg.lsn, 0);
+        Frame::Message {
+            lsn: msg.lsn,
+            transactional: false,
+            xid: msg.xid,
+            origin: msg.origin.unwrap_or(0),
+            prefix: msg.prefix.clone(),
+            content: msg.content.clone(),
+        }
+        .encode(&mut self.block.body);
+        self.pos = Position {
+            resume_lsn: msg.lsn,
+            resume_skip: 0,
+            restart_lsn: msg.restart_lsn,
+        };
+        self.block_frame_end().map_err(write_error)
+    }
+}
