@@ -91,11 +91,160 @@ pub enum Command {
     )]
     Decode(DecodeArgs),
 
+    /// Apply LCR files to a target database, each source transaction exactly once
+    #[command(
+        disable_help_flag = true,
+        long_about = "Replay the LCR files of a directory (as `pglcr decode --spool` writes \
+                      them, or as shipped elsewhere) into a target database: each source \
+                      transaction becomes a transaction on the target, in commit order. The \
+                      target's schema is the operator's: tables must exist with the same names \
+                      and columns; DDL is not applied.\n\n\
+                      Exactly once: the position (end LSN of the last source commit applied) is \
+                      recorded in the same target transaction, with a replication origin \
+                      (pg_replication_origin_xact_setup; default name pglcr_<system \
+                      identifier>_<database oid>), which also marks the changes so that \
+                      decoding the target with -o only-local leaves them out; or, when the role \
+                      may not use origins (or with --progress table), in the table \
+                      pglcr.apply_progress. A rerun continues after the recorded position.\n\n\
+                      Rows are found by their replica identity (primary key, identity index, or \
+                      the whole old row for FULL). Triggers and rules do not fire \
+                      (session_replication_role = replica). Conflicts are handled per \
+                      --on-conflict and logged in pglcr.conflicts; counters are kept in \
+                      pglcr.apply_stats (--stats shows them). A deadlock or serialization \
+                      failure retries the transaction; any other error stops with a message \
+                      naming the LCR file, source transaction, commit LSN, relation and row, \
+                      with nothing of that transaction applied.\n\n\
+                      Connection: as with psql (-d connection string or URI, -h, -p, -U, PG* \
+                      environment variables, ~/.pgpass).",
+        after_help = "Examples:\n  pglcr apply --from /spool -d 'host=dr1 dbname=sales'\n  \
+                      pglcr apply --from /spool -d sales --on-conflict insert_exists=update --group-commit 100\n  \
+                      pglcr apply --from /spool -d sales --until '2026-11-22 04:00:00+00'\n  \
+                      pglcr apply -d sales --stats"
+    )]
+    Apply(ApplyArgs),
+
     /// Read, list and check LCR files
     #[command(
         long_about = "Inspect LCR files (pglcr-lcr(5)), as `pglcr decode --spool` writes them."
     )]
     Lcr(LcrArgs),
+
+    /// Copy a WAL file into an archive directory: PostgreSQL's archive_command
+    #[command(
+        long_about = "Copy a file PostgreSQL hands to archive_command into an archive \
+                      directory, durably: written under a temporary name (.NAME.XXXXXX.tmp) in \
+                      that directory, synced to disk, renamed to NAME (never over an existing \
+                      file), then the directory synced; only then does pglcr exit 0 and may \
+                      PostgreSQL recycle the file. In postgresql.conf:\n\n\
+                      \x20   archive_mode = on\n\
+                      \x20   archive_command = 'pglcr archive %p %f --to /path/to/wal-archive'\n\n\
+                      NAME must be a WAL segment name (optionally with .partial), a timeline \
+                      history file (00000002.history) or a backup history file \
+                      (000000010000000000000002.00000028.backup). A segment's first page \
+                      header must match its name (position, segment size) and the file must be \
+                      one segment long. With --compress segments are stored as NAME.zst \
+                      (zstd), which pglcr dump, decode and restore read; history and backup \
+                      files are always stored as they are. DIR must exist: it is not created, \
+                      so that a missing mount does not silently become a local copy.\n\n\
+                      A file already in the archive (plain or compressed) is never replaced. \
+                      PostgreSQL archives a segment again after a crash; when its valid WAL \
+                      (its pages from the first up to the first zeroed, recycled or damaged \
+                      one) is the same as the archived copy's, that is success with a warning, \
+                      whatever the tail after it holds. Anything else is a conflict: an error \
+                      naming the archived file, which is left untouched (PostgreSQL keeps the \
+                      segment and retries until someone resolves it).\n\n\
+                      Exit status: 0 when the file was archived, or already was (with a \
+                      warning); 1 on any error.",
+        after_help = "Examples:\n  archive_command = 'pglcr archive %p %f --to /mnt/wal-archive'\n  \
+                      archive_command = 'pglcr archive %p %f --to /mnt/wal-archive --compress'"
+    )]
+    Archive(ArchiveArgs),
+
+    /// Copy a WAL file from an archive directory: PostgreSQL's restore_command
+    #[command(
+        long_about = "Copy a file PostgreSQL asks restore_command for out of an archive \
+                      directory (as pglcr archive writes it, or plain copies) to the path it \
+                      gives. In postgresql.conf, with recovery.signal or standby.signal in the \
+                      data directory:\n\n\
+                      \x20   restore_command = 'pglcr restore %f %p --from /path/to/wal-archive'\n\n\
+                      NAME is looked for as NAME, NAME.zst and NAME.gz, decompressed as \
+                      needed, checked (a segment's first page header must match its name and \
+                      the file must be one segment long) and written durably to DEST: under a \
+                      temporary name in DEST's directory, synced, renamed over DEST, then the \
+                      directory synced.\n\n\
+                      Exit status: 0 when the file was restored; 1 when the archive does not \
+                      have it (a one-line note on stderr; PostgreSQL asks for files that may \
+                      not exist, such as the next segment or a later timeline's history file, \
+                      and takes this as the end of the archived WAL); 126 on other errors \
+                      (invalid name, damaged or misnamed archive copy, I/O error), with \
+                      nothing written to DEST. PostgreSQL takes a status below 126 as \
+                      \"not available\" and ends recovery there, quietly: a damaged archive \
+                      would end recovery short of the data it holds. Above 125 it stops \
+                      recovery with an error instead, and the operator can repair the \
+                      archive and start again.",
+        after_help = "Examples:\n  restore_command = 'pglcr restore %f %p --from /mnt/wal-archive'\n  \
+                      pglcr restore 000000010000000000000003 /tmp/000000010000000000000003 --from /mnt/wal-archive"
+    )]
+    Restore(RestoreArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    /// a replication origin (marks applied changes; needs the right to use origins)
+    Origin,
+    /// the table pglcr.apply_progress
+    Table,
+}
+
+#[derive(Args, Debug)]
+pub struct ApplyArgs {
+    /// Directory of the LCR files to apply
+    #[arg(
+        long = "from",
+        value_name = "LCRDIR",
+        required_unless_present = "stats"
+    )]
+    pub from: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub conn: ConnArgs,
+
+    /// Replication origin (or progress row) name (default: pglcr_<system id>_<database oid>
+    /// of the source, from the LCR files)
+    #[arg(long = "origin", value_name = "NAME")]
+    pub origin: Option<String>,
+
+    /// How to keep the position on the target (default: origin when the role may use
+    /// replication origins, table otherwise)
+    #[arg(long = "progress", value_enum)]
+    pub progress: Option<ProgressArg>,
+
+    /// Conflict policy KIND=POLICY (repeatable): insert_exists=error|skip|update (default
+    /// error), update_missing=skip|insert|error (default skip), delete_missing=skip|error
+    /// (default skip)
+    #[arg(long = "on-conflict", value_name = "KIND=POLICY", action = ArgAction::Append)]
+    pub on_conflict: Vec<String>,
+
+    /// Stop after the last transaction committed at or before this LSN or time
+    /// ("2026-11-22 04:00:00+00")
+    #[arg(long = "until", value_name = "LSN|TIMESTAMP")]
+    pub until: Option<String>,
+
+    /// Source transactions applied per target transaction (exactly once all the same)
+    #[arg(long = "group-commit", value_name = "N", default_value_t = 1)]
+    pub group_commit: usize,
+
+    /// Print the SQL that would run, touching nothing (needs no connection)
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Show the counters kept on the target, per origin, and exit
+    #[arg(long = "stats")]
+    pub stats: bool,
+
+    /// Print help
+    #[arg(long = "help", action = ArgAction::HelpLong)]
+    pub help: Option<bool>,
 }
 
 #[derive(Args, Debug)]
@@ -450,4 +599,38 @@ pub struct DumpArgs {
     /// Report on stderr where and why reading stopped
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ArchiveArgs {
+    /// The file to archive: %p of archive_command
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+
+    /// Its file name in the archive: %f of archive_command
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Archive directory (must exist)
+    #[arg(long = "to", value_name = "DIR")]
+    pub to: PathBuf,
+
+    /// Store WAL segments zstd-compressed, as NAME.zst
+    #[arg(long = "compress")]
+    pub compress: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// The file wanted: %f of restore_command
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Where to write it: %p of restore_command
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+
+    /// Archive directory
+    #[arg(long = "from", value_name = "DIR")]
+    pub from: PathBuf,
 }

@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         },
         Command::Decode(args) => run_decode(args),
         Command::Lcr(l) => run_lcr(l.command),
+        Command::Apply(args) => run_apply(args),
+        Command::Archive(args) => run_archive(args),
+        Command::Restore(args) => run_restore(args),
     }
 }
 
@@ -49,6 +52,10 @@ fn unknown_relations(arg: cli::UnknownRelationsArg) -> pglcr::output::UnknownRel
 /// Exit status of `pglcr decode --spool` when another run holds the spool (EX_TEMPFAIL: try
 /// again later).
 const EXIT_LOCKED: u8 = 75;
+
+/// Exit status of `pglcr restore` on errors other than a missing file: above 125, so that
+/// PostgreSQL stops recovery rather than taking the file as absent and ending recovery short.
+const EXIT_RESTORE_FAILED: u8 = 126;
 
 fn run_spool(args: &cli::DecodeArgs, spool: &std::path::Path) -> ExitCode {
     use pglcr::spool::{self, Request, SpoolError};
@@ -219,6 +226,120 @@ fn run_decode(args: cli::DecodeArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(DecodeError::Usage(msg)) => usage_error("decode", msg),
+        Err(e) => fail(e),
+    }
+}
+
+/// `--until`: an LSN, or a time PostgreSQL would read (`2026-11-22 04:00:00+00`, ISO 8601).
+fn parse_until(s: &str) -> Result<pglcr::apply::Until, String> {
+    use pglcr::apply::Until;
+    if s.contains('/') {
+        return parse_lsn(s).map(Until::Lsn);
+    }
+    let ts: jiff::Timestamp = s
+        .parse()
+        .or_else(|_| s.replace(' ', "T").parse())
+        .map_err(|e| format!("invalid --until \"{s}\": not an LSN nor a time with a zone ({e})"))?;
+    const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
+    Ok(Until::Time(ts.as_microsecond() - PG_EPOCH_UNIX_US))
+}
+
+fn run_apply(args: cli::ApplyArgs) -> ExitCode {
+    use pglcr::apply::{
+        self, DeleteMissing, InsertExists, Policies, ProgressMode, Request, UpdateMissing,
+    };
+    let opts = ConnOptions {
+        dbname: args.conn.dbname.clone(),
+        host: args.conn.host.clone(),
+        port: args.conn.port.clone(),
+        user: args.conn.username.clone(),
+    };
+    let target = match ConnParams::resolve(&opts) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if args.stats {
+        return match apply::stats(&target) {
+            Ok(rows) => {
+                for row in rows {
+                    println!("origin {}", row.origin);
+                    for (name, value) in row.fields {
+                        println!("  {name:<24} {value}");
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        };
+    }
+    let parsed = (|| -> Result<Request, String> {
+        let mut policies = Policies::default();
+        for item in &args.on_conflict {
+            let bad = || format!("invalid --on-conflict \"{item}\"");
+            let (kind, policy) = item.split_once('=').ok_or_else(bad)?;
+            match (kind, policy) {
+                ("insert_exists", "error") => policies.insert_exists = InsertExists::Error,
+                ("insert_exists", "skip") => policies.insert_exists = InsertExists::Skip,
+                ("insert_exists", "update") => policies.insert_exists = InsertExists::Update,
+                ("update_missing", "skip") => policies.update_missing = UpdateMissing::Skip,
+                ("update_missing", "insert") => policies.update_missing = UpdateMissing::Insert,
+                ("update_missing", "error") => policies.update_missing = UpdateMissing::Error,
+                ("delete_missing", "skip") => policies.delete_missing = DeleteMissing::Skip,
+                ("delete_missing", "error") => policies.delete_missing = DeleteMissing::Error,
+                _ => return Err(format!("{}: kinds and policies are insert_exists=error|skip|update, update_missing=skip|insert|error, delete_missing=skip|error", bad())),
+            }
+        }
+        Ok(Request {
+            from: args.from.clone().ok_or("--from LCRDIR is required")?,
+            target: target.clone(),
+            origin: args.origin.clone(),
+            progress: args.progress.map(|p| match p {
+                cli::ProgressArg::Origin => ProgressMode::Origin,
+                cli::ProgressArg::Table => ProgressMode::Table,
+            }),
+            policies,
+            until: args.until.as_deref().map(parse_until).transpose()?,
+            group_commit: args.group_commit,
+            dry_run: args.dry_run,
+        })
+    })();
+    let request = match parsed {
+        Ok(r) => r,
+        Err(msg) => return usage_error("apply", msg),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = apply::run(&request, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(s) if s.origin.is_empty() => {
+            eprintln!("pglcr: no LCR files in \"{}\"", request.from.display());
+            ExitCode::SUCCESS
+        }
+        Ok(s) => {
+            let c = &s.counters;
+            let mode = match s.mode {
+                Some(ProgressMode::Origin) => "replication origin",
+                Some(ProgressMode::Table) => "progress table",
+                None => "dry run",
+            };
+            eprintln!(
+                "pglcr: applied {} transactions ({} inserts, {} updates, {} deletes, {} truncates; {} conflicts, {} retries) from {} to {}, {mode} {}{}",
+                c.commits,
+                c.inserts,
+                c.updates,
+                c.deletes,
+                c.truncates,
+                c.insert_conflicts + c.update_conflicts + c.delete_conflicts + c.unkeyed,
+                c.retries,
+                s.from,
+                s.to,
+                s.origin,
+                if s.stopped_at_until { "; stopped at --until" } else { "" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(apply::ApplyError::Usage(msg)) => usage_error("apply", msg),
         Err(e) => fail(e),
     }
 }
@@ -475,4 +596,53 @@ fn run_catalog_export(args: CatalogExportArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+fn run_archive(args: cli::ArchiveArgs) -> ExitCode {
+    use pglcr::archive::{archive, ArchiveError, ArchiveOutcome, ArchiveRequest};
+    let request = ArchiveRequest {
+        source: args.source,
+        name: args.name,
+        to: args.to,
+        compress: args.compress,
+    };
+    match archive(&request) {
+        Ok(ArchiveOutcome::Archived { .. }) => ExitCode::SUCCESS,
+        Ok(ArchiveOutcome::AlreadyArchived { path }) => {
+            eprintln!(
+                "pglcr: warning: \"{}\" is already archived as \"{}\" with the same WAL; not copied again",
+                request.name,
+                path.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ ArchiveError::BadName { .. }) => usage_error("archive", e),
+        Err(e) => fail(e),
+    }
+}
+
+/// `pglcr restore` exits 1 only for "not in the archive", which PostgreSQL expects; other
+/// errors get 2.
+fn run_restore(args: cli::RestoreArgs) -> ExitCode {
+    use pglcr::archive::{restore, RestoreOutcome, RestoreRequest};
+    let request = RestoreRequest {
+        name: args.name,
+        dest: args.dest,
+        from: args.from,
+    };
+    match restore(&request) {
+        Ok(RestoreOutcome::Restored { .. }) => ExitCode::SUCCESS,
+        Ok(RestoreOutcome::NotFound) => {
+            eprintln!(
+                "pglcr: \"{}\" is not in the archive \"{}\"",
+                request.name,
+                request.from.display()
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_RESTORE_FAILED)
+        }
+    }
 }

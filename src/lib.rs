@@ -1,5 +1,7 @@
 //! pglcr: read PostgreSQL write-ahead log offline.
 
+pub mod apply;
+pub mod archive;
 pub mod catalog;
 pub mod decode;
 pub mod dump;

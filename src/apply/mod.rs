@@ -1,0 +1,1115 @@
+//! `pglcr apply`: replays LCR files into a target database, each source transaction once.
+//!
+//! Progress is recorded in the target transaction that applies the source transaction: with a
+//! replication origin (`pg_replication_origin_xact_setup` with the source commit's end LSN and
+//! time, which also marks the changes with the origin, so that decoding the target with
+//! `only-local` leaves them out), or, for a role that may not use origins, in the table
+//! `pglcr.apply_progress`. A crash anywhere leaves either the whole transaction and its
+//! progress, or neither.
+
+pub mod stream;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use postgres::types::Type;
+use postgres::Client;
+use rustc_hash::FxHashMap;
+
+use crate::lcr::format::{Datum, Frame, RelationInfo, COL_KEY};
+use crate::pgconn::{self, ConnError, ConnParams};
+use crate::wal::lsn::Lsn;
+use stream::{SourceTxn, StreamError, TxnStream};
+
+/// Microseconds between the Unix epoch and PostgreSQL's (2000-01-01).
+const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Connect(#[from] ConnError),
+    #[error("target: {0}")]
+    Target(String),
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    #[error("applying source transaction {xid} (commit {commit_lsn}) from \"{}\"{}: {message}", .file.display(), .relation.as_deref().map(|r| format!(", relation {r}")).unwrap_or_default())]
+    Change {
+        file: PathBuf,
+        xid: u32,
+        commit_lsn: Lsn,
+        relation: Option<String>,
+        message: String,
+    },
+}
+
+/// What to do with an INSERT whose key exists on the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InsertExists {
+    Error,
+    Skip,
+    Update,
+}
+
+/// What to do with an UPDATE whose row is missing on the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateMissing {
+    Skip,
+    Insert,
+    Error,
+}
+
+/// What to do with a DELETE whose row is missing on the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteMissing {
+    Skip,
+    Error,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policies {
+    pub insert_exists: InsertExists,
+    pub update_missing: UpdateMissing,
+    pub delete_missing: DeleteMissing,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies {
+            insert_exists: InsertExists::Error,
+            update_missing: UpdateMissing::Skip,
+            delete_missing: DeleteMissing::Skip,
+        }
+    }
+}
+
+/// How progress is kept on the target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A replication origin (needs the right to use origins: superuser, or EXECUTE granted).
+    Origin,
+    /// The table `pglcr.apply_progress` (changes are not marked with an origin).
+    Table,
+}
+
+/// Where to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// Apply transactions committed at or before this LSN.
+    Lsn(Lsn),
+    /// Apply transactions committed at or before this time (µs since 2000-01-01 UTC).
+    Time(i64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub from: PathBuf,
+    pub target: ConnParams,
+    /// The replication origin (or progress row) name; default `pglcr_<sysid>_<dboid>`.
+    pub origin: Option<String>,
+    pub progress: Option<ProgressMode>,
+    pub policies: Policies,
+    pub until: Option<Until>,
+    /// Source transactions per target transaction.
+    pub group_commit: usize,
+    /// Print the SQL instead of running it.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub commits: u64,
+    pub inserts: u64,
+    pub updates: u64,
+    pub deletes: u64,
+    pub truncates: u64,
+    pub insert_conflicts: u64,
+    pub update_conflicts: u64,
+    pub delete_conflicts: u64,
+    pub retries: u64,
+    /// Updates and deletes of tables without replica identity key, reported and skipped.
+    pub unkeyed: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub origin: String,
+    pub mode: Option<ProgressMode>,
+    /// The position before and after the run (end LSN of the last source commit applied).
+    pub from: Lsn,
+    pub to: Lsn,
+    pub counters: Counters,
+    pub last_commit_time: Option<i64>,
+    pub stopped_at_until: bool,
+}
+
+/// The SQL that sets up pglcr's objects on the target.
+const SETUP_SQL: &str = "
+CREATE SCHEMA IF NOT EXISTS pglcr;
+CREATE TABLE IF NOT EXISTS pglcr.apply_progress (
+    origin text PRIMARY KEY,
+    remote_lsn pg_lsn NOT NULL,
+    remote_commit_time timestamptz
+);
+CREATE TABLE IF NOT EXISTS pglcr.conflicts (
+    id bigserial PRIMARY KEY,
+    logged_at timestamptz NOT NULL DEFAULT now(),
+    origin text NOT NULL,
+    source_xid bigint NOT NULL,
+    commit_lsn pg_lsn NOT NULL,
+    commit_time timestamptz,
+    relation text NOT NULL,
+    kind text NOT NULL,
+    resolution text NOT NULL,
+    key jsonb,
+    local_row jsonb,
+    remote_row jsonb
+);
+CREATE TABLE IF NOT EXISTS pglcr.apply_stats (
+    origin text PRIMARY KEY,
+    commits bigint NOT NULL DEFAULT 0,
+    inserts bigint NOT NULL DEFAULT 0,
+    updates bigint NOT NULL DEFAULT 0,
+    deletes bigint NOT NULL DEFAULT 0,
+    truncates bigint NOT NULL DEFAULT 0,
+    insert_conflicts bigint NOT NULL DEFAULT 0,
+    update_conflicts bigint NOT NULL DEFAULT 0,
+    delete_conflicts bigint NOT NULL DEFAULT 0,
+    retries bigint NOT NULL DEFAULT 0,
+    unkeyed bigint NOT NULL DEFAULT 0,
+    last_remote_lsn pg_lsn,
+    last_remote_commit_time timestamptz,
+    updated_at timestamptz
+);
+";
+
+fn target_error(e: &postgres::Error) -> ApplyError {
+    ApplyError::Target(pgconn::error_text(e))
+}
+
+/// `"schema"."name"`: always quoted, which every PostgreSQL version reads the same way.
+fn qualified(r: &RelationInfo) -> String {
+    format!("{}.{}", quote(&r.namespace), quote(&r.name))
+}
+
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn text(d: &Datum) -> Option<&str> {
+    match d {
+        Datum::Text(b) => std::str::from_utf8(b).ok(),
+        _ => None,
+    }
+}
+
+/// A prepared statement's shape: relation, operation, and which columns it sets and matches.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct StatementKey {
+    rel: u32,
+    op: u8,
+    set: Vec<bool>,
+    by: Vec<bool>,
+}
+
+/// One change as SQL with text parameters.
+struct Sql {
+    key: StatementKey,
+    sql: String,
+    params: Vec<Option<String>>,
+}
+
+/// Builds the SQL of row changes. Values travel as text and are cast to the column's type on
+/// the target (its input function reads what the source's output function printed).
+fn insert_sql(rel: &RelationInfo, new: &[Datum], on_conflict_nothing: bool) -> Result<Sql, String> {
+    let set: Vec<bool> = new
+        .iter()
+        .map(|d| !matches!(d, Datum::UnchangedToast))
+        .collect();
+    let mut sql = format!("INSERT INTO {} (", qualified(rel));
+    let mut values = String::new();
+    let mut params = Vec::new();
+    for ((col, d), _) in rel.columns.iter().zip(new).zip(&set).filter(|(_, s)| **s) {
+        if !params.is_empty() {
+            sql.push_str(", ");
+            values.push_str(", ");
+        }
+        sql.push_str(&quote(&col.name));
+        params.push(text(d).map(str::to_string));
+        let _ = write!(values, "${}::{}", params.len(), col.type_name);
+    }
+    if params.len() != set.iter().filter(|s| **s).count() {
+        return Err("a value the source did not log (unchanged TOAST) cannot be inserted".into());
+    }
+    let _ = write!(sql, ") VALUES ({values})");
+    if on_conflict_nothing {
+        sql.push_str(" ON CONFLICT DO NOTHING");
+    }
+    Ok(Sql {
+        key: StatementKey {
+            rel: rel.oid,
+            op: if on_conflict_nothing { b'i' } else { b'I' },
+            set,
+            by: Vec::new(),
+        },
+        sql,
+        params,
+    })
+}
+
+/// The columns identifying a row: the replica identity key, or every column for FULL.
+fn identity(rel: &RelationInfo) -> Vec<bool> {
+    rel.columns
+        .iter()
+        .map(|c| rel.replica_identity == b'f' || c.flags & COL_KEY != 0)
+        .collect()
+}
+
+/// ` WHERE k1 = $n::t AND …` over the identity columns of `row`.
+fn push_where(
+    sql: &mut String,
+    rel: &RelationInfo,
+    row: &[Datum],
+    by: &[bool],
+    params: &mut Vec<Option<String>>,
+) {
+    let mut first = true;
+    for ((col, d), _) in rel.columns.iter().zip(row).zip(by).filter(|(_, b)| **b) {
+        sql.push_str(if first { " WHERE " } else { " AND " });
+        first = false;
+        params.push(text(d).map(str::to_string));
+        // FULL identity compares every column, NULLs included.
+        let op = if rel.replica_identity == b'f' {
+            "IS NOT DISTINCT FROM"
+        } else {
+            "="
+        };
+        let _ = write!(
+            sql,
+            "{} {op} ${}::{}",
+            quote(&col.name),
+            params.len(),
+            col.type_name
+        );
+    }
+}
+
+fn update_sql(rel: &RelationInfo, key_row: &[Datum], new: &[Datum]) -> Sql {
+    let set: Vec<bool> = new
+        .iter()
+        .map(|d| !matches!(d, Datum::UnchangedToast))
+        .collect();
+    let by = identity(rel);
+    let mut sql = format!("UPDATE ONLY {} SET ", qualified(rel));
+    let mut params = Vec::new();
+    for ((col, d), _) in rel.columns.iter().zip(new).zip(&set).filter(|(_, s)| **s) {
+        if !params.is_empty() {
+            sql.push_str(", ");
+        }
+        params.push(text(d).map(str::to_string));
+        let _ = write!(
+            sql,
+            "{} = ${}::{}",
+            quote(&col.name),
+            params.len(),
+            col.type_name
+        );
+    }
+    push_where(&mut sql, rel, key_row, &by, &mut params);
+    Sql {
+        key: StatementKey {
+            rel: rel.oid,
+            op: b'U',
+            set,
+            by,
+        },
+        sql,
+        params,
+    }
+}
+
+fn delete_sql(rel: &RelationInfo, old: &[Datum]) -> Sql {
+    let by = identity(rel);
+    let mut sql = format!("DELETE FROM ONLY {}", qualified(rel));
+    let mut params = Vec::new();
+    push_where(&mut sql, rel, old, &by, &mut params);
+    Sql {
+        key: StatementKey {
+            rel: rel.oid,
+            op: b'D',
+            set: Vec::new(),
+            by,
+        },
+        sql,
+        params,
+    }
+}
+
+/// A row as JSON (column name to text), for the conflict log.
+fn row_json(rel: &RelationInfo, row: &[Datum], only: Option<&[bool]>) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (i, (col, d)) in rel.columns.iter().zip(row).enumerate() {
+        if only.is_some_and(|o| !o[i]) {
+            continue;
+        }
+        let v = match d {
+            Datum::Null => serde_json::Value::Null,
+            Datum::UnchangedToast => serde_json::json!({"unchanged_toast": true}),
+            Datum::Text(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+        };
+        m.insert(col.name.clone(), v);
+    }
+    serde_json::Value::Object(m)
+}
+
+/// A conflict met while applying, with what was done about it.
+struct Conflict {
+    relation: String,
+    kind: &'static str,
+    resolution: &'static str,
+    key: serde_json::Value,
+    local: Option<serde_json::Value>,
+    remote: Option<serde_json::Value>,
+}
+
+struct Applier {
+    client: Client,
+    origin: String,
+    mode: ProgressMode,
+    policies: Policies,
+    statements: HashMap<StatementKey, postgres::Statement>,
+    counters: Counters,
+}
+
+/// The outcome of one statement.
+enum Outcome {
+    Rows(u64),
+}
+
+impl Applier {
+    fn execute(&mut self, s: &Sql) -> Result<Outcome, postgres::Error> {
+        let stmt = match self.statements.get(&s.key) {
+            Some(st) => st.clone(),
+            None => {
+                let types = vec![Type::TEXT; s.params.len()];
+                let st = self.client.prepare_typed(&s.sql, &types)?;
+                self.statements.insert(s.key.clone(), st.clone());
+                st
+            }
+        };
+        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = s
+            .params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(Outcome::Rows(self.client.execute(&stmt, &params)?))
+    }
+
+    /// The target's row with the key of `row`, for the conflict log.
+    fn local_row(
+        &mut self,
+        rel: &RelationInfo,
+        row: &[Datum],
+    ) -> Result<Option<serde_json::Value>, postgres::Error> {
+        let by = identity(rel);
+        let mut sql = format!("SELECT to_jsonb(t)::text FROM ONLY {} t", qualified(rel));
+        let mut params = Vec::new();
+        push_where(&mut sql, rel, row, &by, &mut params);
+        sql.push_str(" LIMIT 1");
+        let types = vec![Type::TEXT; params.len()];
+        let stmt = self.client.prepare_typed(&sql, &types)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.client.query(&stmt, &refs)?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    fn log_conflict(&mut self, txn: &SourceTxn, c: &Conflict) -> Result<(), postgres::Error> {
+        let key = c.key.to_string();
+        let local = c.local.as_ref().map(|v| v.to_string());
+        let remote = c.remote.as_ref().map(|v| v.to_string());
+        self.client.execute(
+            "INSERT INTO pglcr.conflicts (origin, source_xid, commit_lsn, commit_time, relation, \
+             kind, resolution, key, local_row, remote_row) VALUES ($1, $2, $3::text::pg_lsn, \
+             to_timestamp($4::float8), $5, $6, $7, $8::text::jsonb, $9::text::jsonb, \
+             $10::text::jsonb)",
+            &[
+                &self.origin,
+                &i64::from(txn.begin.xid),
+                &txn.begin.commit_lsn.to_string(),
+                &unix_seconds(txn.begin.commit_time),
+                &c.relation,
+                &c.kind,
+                &c.resolution,
+                &key,
+                &local,
+                &remote,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Applies one source transaction's changes inside the open target transaction.
+    fn apply_changes(
+        &mut self,
+        txn: &SourceTxn,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) -> Result<(), ApplyError> {
+        for change in &txn.changes {
+            self.apply_change(txn, change, relations)?;
+        }
+        Ok(())
+    }
+
+    fn apply_change(
+        &mut self,
+        txn: &SourceTxn,
+        change: &Frame,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) -> Result<(), ApplyError> {
+        let fail = |relation: Option<&RelationInfo>, message: String| ApplyError::Change {
+            file: txn.file.clone(),
+            xid: txn.begin.xid,
+            commit_lsn: txn.begin.commit_lsn,
+            relation: relation.map(qualified),
+            message,
+        };
+        let rel_of = |oid: u32| {
+            relations.get(&oid).ok_or_else(|| {
+                fail(
+                    None,
+                    format!("relation {oid} is not described in the LCR files"),
+                )
+            })
+        };
+        let db = |rel: &RelationInfo, row: &[Datum], e: postgres::Error| {
+            fail(
+                Some(rel),
+                format!(
+                    "{}; row {}",
+                    pgconn::error_text(&e),
+                    row_json(rel, row, None)
+                ),
+            )
+        };
+        match change {
+            Frame::Insert { rel, new, .. } => {
+                let rel = rel_of(*rel)?;
+                let sql = insert_sql(rel, new, true).map_err(|m| fail(Some(rel), m))?;
+                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                self.counters.inserts += 1;
+                if n == 0 {
+                    self.counters.insert_conflicts += 1;
+                    let by = identity(rel);
+                    let local = self.local_row(rel, new).map_err(|e| db(rel, new, e))?;
+                    let resolution = match self.policies.insert_exists {
+                        InsertExists::Error => {
+                            return Err(fail(
+                                Some(rel),
+                                format!(
+                                    "insert_exists: a row with key {} exists on the target (local row {}); --on-conflict insert_exists=skip or =update resolves it",
+                                    row_json(rel, new, Some(&by)),
+                                    local.clone().unwrap_or(serde_json::Value::Null)
+                                ),
+                            ))
+                        }
+                        InsertExists::Skip => "skip",
+                        InsertExists::Update => {
+                            let sql = update_sql(rel, new, new);
+                            self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                            "update"
+                        }
+                    };
+                    self.log_conflict(
+                        txn,
+                        &Conflict {
+                            relation: qualified(rel),
+                            kind: "insert_exists",
+                            resolution,
+                            key: row_json(rel, new, Some(&by)),
+                            local,
+                            remote: Some(row_json(rel, new, None)),
+                        },
+                    )
+                    .map_err(|e| db(rel, new, e))?;
+                }
+            }
+            Frame::Update { rel, old, new, .. } => {
+                let rel = rel_of(*rel)?;
+                let Some(new) = new else {
+                    return Ok(());
+                };
+                let by = identity(rel);
+                if !by.iter().any(|b| *b) {
+                    self.counters.unkeyed += 1;
+                    return self.unkeyed(txn, rel, "update", new);
+                }
+                let key_row = old.as_deref().unwrap_or(new);
+                let sql = update_sql(rel, key_row, new);
+                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                self.counters.updates += 1;
+                if n == 0 {
+                    self.counters.update_conflicts += 1;
+                    let resolution = match self.policies.update_missing {
+                        UpdateMissing::Error => {
+                            return Err(fail(
+                                Some(rel),
+                                format!(
+                                    "update_missing: no row with key {} on the target; --on-conflict update_missing=skip or =insert resolves it",
+                                    row_json(rel, key_row, Some(&by))
+                                ),
+                            ))
+                        }
+                        UpdateMissing::Skip => "skip",
+                        UpdateMissing::Insert => {
+                            let sql = insert_sql(rel, new, false).map_err(|m| fail(Some(rel), m))?;
+                            self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                            "insert"
+                        }
+                    };
+                    self.log_conflict(
+                        txn,
+                        &Conflict {
+                            relation: qualified(rel),
+                            kind: "update_missing",
+                            resolution,
+                            key: row_json(rel, key_row, Some(&by)),
+                            local: None,
+                            remote: Some(row_json(rel, new, None)),
+                        },
+                    )
+                    .map_err(|e| db(rel, new, e))?;
+                }
+            }
+            Frame::Delete { rel, old, .. } => {
+                let rel = rel_of(*rel)?;
+                let by = identity(rel);
+                let Some(old) = old.as_deref().filter(|_| by.iter().any(|b| *b)) else {
+                    self.counters.unkeyed += 1;
+                    return self.unkeyed(txn, rel, "delete", old.as_deref().unwrap_or(&[]));
+                };
+                let sql = delete_sql(rel, old);
+                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, old, e))?;
+                self.counters.deletes += 1;
+                if n == 0 {
+                    self.counters.delete_conflicts += 1;
+                    if self.policies.delete_missing == DeleteMissing::Error {
+                        return Err(fail(
+                            Some(rel),
+                            format!(
+                                "delete_missing: no row with key {} on the target; --on-conflict delete_missing=skip resolves it",
+                                row_json(rel, old, Some(&by))
+                            ),
+                        ));
+                    }
+                    self.log_conflict(
+                        txn,
+                        &Conflict {
+                            relation: qualified(rel),
+                            kind: "delete_missing",
+                            resolution: "skip",
+                            key: row_json(rel, old, Some(&by)),
+                            local: None,
+                            remote: None,
+                        },
+                    )
+                    .map_err(|e| db(rel, old, e))?;
+                }
+            }
+            Frame::Truncate { rels, .. } => {
+                let names = rels
+                    .iter()
+                    .map(|oid| rel_of(*oid).map(qualified))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if names.is_empty() {
+                    return Ok(());
+                }
+                self.client
+                    .batch_execute(&truncate_sql(&names, change))
+                    .map_err(|e| fail(None, pgconn::error_text(&e)))?;
+                self.counters.truncates += 1;
+            }
+            // Transactional messages carry nothing for tables.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// An UPDATE or DELETE of a table without a replica identity key cannot find its row: it
+    /// is logged and left out, as PostgreSQL's publications refuse them.
+    fn unkeyed(
+        &mut self,
+        txn: &SourceTxn,
+        rel: &RelationInfo,
+        what: &'static str,
+        row: &[Datum],
+    ) -> Result<(), ApplyError> {
+        let c = Conflict {
+            relation: qualified(rel),
+            kind: if what == "update" {
+                "update_without_key"
+            } else {
+                "delete_without_key"
+            },
+            resolution: "skip",
+            key: serde_json::Value::Null,
+            local: None,
+            remote: (!row.is_empty()).then(|| row_json(rel, row, None)),
+        };
+        self.log_conflict(txn, &c).map_err(|e| ApplyError::Change {
+            file: txn.file.clone(),
+            xid: txn.begin.xid,
+            commit_lsn: txn.begin.commit_lsn,
+            relation: Some(qualified(rel)),
+            message: pgconn::error_text(&e),
+        })
+    }
+
+    /// Records progress and statistics in the open target transaction.
+    fn record_progress(
+        &mut self,
+        last: &SourceTxn,
+        delta: &Counters,
+    ) -> Result<(), postgres::Error> {
+        let lsn = last.begin.end_lsn.to_string();
+        let time = unix_seconds(last.begin.commit_time);
+        match self.mode {
+            ProgressMode::Origin => {
+                self.client.execute(
+                    "SELECT pg_replication_origin_xact_setup($1::text::pg_lsn, to_timestamp($2::float8))",
+                    &[&lsn, &time],
+                )?;
+            }
+            ProgressMode::Table => {
+                self.client.execute(
+                    "INSERT INTO pglcr.apply_progress (origin, remote_lsn, remote_commit_time) \
+                     VALUES ($1, $2::text::pg_lsn, to_timestamp($3::float8)) ON CONFLICT (origin) \
+                     DO UPDATE SET remote_lsn = excluded.remote_lsn, \
+                     remote_commit_time = excluded.remote_commit_time",
+                    &[&self.origin, &lsn, &time],
+                )?;
+            }
+        }
+        let d = |v: u64| v as i64;
+        self.client.execute(
+            "INSERT INTO pglcr.apply_stats AS s (origin, commits, inserts, updates, deletes, \
+             truncates, insert_conflicts, update_conflicts, delete_conflicts, retries, unkeyed, \
+             last_remote_lsn, last_remote_commit_time, updated_at) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8, $9, $10, $11, $12::text::pg_lsn, to_timestamp($13::float8), now()) \
+             ON CONFLICT (origin) DO UPDATE SET commits = s.commits + excluded.commits, \
+             inserts = s.inserts + excluded.inserts, updates = s.updates + excluded.updates, \
+             deletes = s.deletes + excluded.deletes, truncates = s.truncates + excluded.truncates, \
+             insert_conflicts = s.insert_conflicts + excluded.insert_conflicts, \
+             update_conflicts = s.update_conflicts + excluded.update_conflicts, \
+             delete_conflicts = s.delete_conflicts + excluded.delete_conflicts, \
+             retries = s.retries + excluded.retries, unkeyed = s.unkeyed + excluded.unkeyed, \
+             last_remote_lsn = excluded.last_remote_lsn, \
+             last_remote_commit_time = excluded.last_remote_commit_time, updated_at = now()",
+            &[
+                &self.origin,
+                &d(delta.commits),
+                &d(delta.inserts),
+                &d(delta.updates),
+                &d(delta.deletes),
+                &d(delta.truncates),
+                &d(delta.insert_conflicts),
+                &d(delta.update_conflicts),
+                &d(delta.delete_conflicts),
+                &d(delta.retries),
+                &d(delta.unkeyed),
+                &lsn,
+                &time,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+/// `TRUNCATE ONLY a, b [RESTART IDENTITY] [CASCADE]` for a TRUNCATE frame.
+fn truncate_sql(names: &[String], frame: &Frame) -> String {
+    let mut sql = format!("TRUNCATE ONLY {}", names.join(", "));
+    if let Frame::Truncate {
+        cascade,
+        restart_seqs,
+        ..
+    } = frame
+    {
+        if *restart_seqs {
+            sql.push_str(" RESTART IDENTITY");
+        }
+        if *cascade {
+            sql.push_str(" CASCADE");
+        }
+    }
+    sql
+}
+
+fn unix_seconds(pg_us: i64) -> f64 {
+    (pg_us + PG_EPOCH_UNIX_US) as f64 / 1e6
+}
+
+fn sub(a: &Counters, b: &Counters) -> Counters {
+    Counters {
+        commits: a.commits - b.commits,
+        inserts: a.inserts - b.inserts,
+        updates: a.updates - b.updates,
+        deletes: a.deletes - b.deletes,
+        truncates: a.truncates - b.truncates,
+        insert_conflicts: a.insert_conflicts - b.insert_conflicts,
+        update_conflicts: a.update_conflicts - b.update_conflicts,
+        delete_conflicts: a.delete_conflicts - b.delete_conflicts,
+        retries: a.retries - b.retries,
+        unkeyed: a.unkeyed - b.unkeyed,
+    }
+}
+
+/// SQLSTATEs after which the whole target transaction is tried again.
+fn retryable(e: &ApplyError) -> bool {
+    let msg = match e {
+        ApplyError::Change { message, .. } | ApplyError::Target(message) => message,
+        _ => return false,
+    };
+    msg.contains("deadlock detected") || msg.contains("could not serialize access")
+}
+
+/// The origin name when none is given: one per source system and database.
+fn default_origin(dir: &std::path::Path) -> Result<Option<String>, ApplyError> {
+    let files = crate::lcr::list_dir(dir).map_err(|source| {
+        ApplyError::Stream(StreamError::List {
+            dir: dir.to_path_buf(),
+            source,
+        })
+    })?;
+    let Some((_, path)) = files.first() else {
+        return Ok(None);
+    };
+    let f = crate::lcr::LcrFile::open(path).map_err(StreamError::from)?;
+    Ok(Some(format!(
+        "pglcr_{}_{}",
+        f.header.system_identifier, f.header.database_oid
+    )))
+}
+
+fn past_until(until: Option<Until>, txn: &SourceTxn) -> bool {
+    match until {
+        Some(Until::Lsn(l)) => txn.begin.commit_lsn > l,
+        Some(Until::Time(t)) => txn.begin.commit_time > t,
+        None => false,
+    }
+}
+
+/// Sets up the session and reads the position applied so far.
+fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
+    let (mut client, _) = req.target.connect()?;
+    client
+        .batch_execute(SETUP_SQL)
+        .map_err(|e| target_error(&e))?;
+    // Triggers and rules do not fire, as in logical replication apply.
+    client
+        .batch_execute("SET session_replication_role = replica")
+        .map_err(|e| target_error(&e))?;
+    let mode = match req.progress {
+        Some(m) => m,
+        None => {
+            let may: bool = client
+                .query_one(
+                    "SELECT has_function_privilege('pg_replication_origin_session_setup(text)', 'EXECUTE')",
+                    &[],
+                )
+                .map_err(|e| target_error(&e))?
+                .get(0);
+            if may {
+                ProgressMode::Origin
+            } else {
+                ProgressMode::Table
+            }
+        }
+    };
+    let position: Option<String> = match mode {
+        ProgressMode::Origin => {
+            client
+                .execute(
+                    "SELECT pg_replication_origin_create($1) WHERE NOT EXISTS \
+                     (SELECT FROM pg_replication_origin WHERE roname = $1)",
+                    &[&origin],
+                )
+                .map_err(|e| target_error(&e))?;
+            client
+                .execute("SELECT pg_replication_origin_session_setup($1)", &[&origin])
+                .map_err(|e| target_error(&e))?;
+            client
+                .query_one(
+                    "SELECT pg_replication_origin_progress($1, true)::text",
+                    &[&origin],
+                )
+                .map_err(|e| target_error(&e))?
+                .get(0)
+        }
+        ProgressMode::Table => client
+            .query_opt(
+                "SELECT remote_lsn::text FROM pglcr.apply_progress WHERE origin = $1",
+                &[&origin],
+            )
+            .map_err(|e| target_error(&e))?
+            .map(|r| r.get(0)),
+    };
+    let position = position
+        .map(|p| {
+            p.parse::<Lsn>()
+                .map_err(|_| ApplyError::Target(format!("progress \"{p}\" is not an LSN")))
+        })
+        .transpose()?
+        .unwrap_or(Lsn(0));
+    Ok((
+        Applier {
+            client,
+            origin: origin.to_string(),
+            mode,
+            policies: req.policies,
+            statements: HashMap::new(),
+            counters: Counters::default(),
+        },
+        position,
+    ))
+}
+
+/// Applies what the LCR directory holds beyond the target's position.
+pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, ApplyError> {
+    let Some(origin) = req
+        .origin
+        .clone()
+        .map_or_else(|| default_origin(&req.from), |o| Ok(Some(o)))?
+    else {
+        return Ok(Summary::default());
+    };
+    if req.group_commit == 0 {
+        return Err(ApplyError::Usage(
+            "--group-commit must be at least 1".into(),
+        ));
+    }
+    if req.dry_run {
+        return dry_run(req, &origin, out);
+    }
+    let (mut applier, position) = connect(req, &origin)?;
+    let mut stream = TxnStream::open(&req.from, position)?;
+    let mut summary = Summary {
+        origin: origin.clone(),
+        mode: Some(applier.mode),
+        from: position,
+        to: position,
+        ..Default::default()
+    };
+    loop {
+        // A group of source transactions, applied in one target transaction.
+        let mut group = Vec::with_capacity(req.group_commit);
+        while group.len() < req.group_commit {
+            let Some(txn) = stream.next_txn()? else { break };
+            if past_until(req.until, &txn) {
+                summary.stopped_at_until = true;
+                break;
+            }
+            group.push(txn);
+        }
+        if group.is_empty() {
+            break;
+        }
+        apply_group(&mut applier, &group, stream.relations())?;
+        let last = group.last().expect("non-empty group");
+        summary.to = last.begin.end_lsn;
+        summary.last_commit_time = Some(last.begin.commit_time);
+        if summary.stopped_at_until {
+            break;
+        }
+    }
+    summary.counters = applier.counters.clone();
+    Ok(summary)
+}
+
+/// Applies a group of source transactions in one target transaction, retried whole after a
+/// deadlock or serialization failure.
+fn apply_group(
+    applier: &mut Applier,
+    group: &[SourceTxn],
+    relations: &FxHashMap<u32, RelationInfo>,
+) -> Result<(), ApplyError> {
+    const ATTEMPTS: u32 = 5;
+    let before = applier.counters.clone();
+    for attempt in 1..=ATTEMPTS {
+        let result = (|| -> Result<(), ApplyError> {
+            applier
+                .client
+                .batch_execute("BEGIN")
+                .map_err(|e| target_error(&e))?;
+            for txn in group {
+                applier.apply_changes(txn, relations)?;
+                applier.counters.commits += 1;
+            }
+            let delta = sub(&applier.counters, &before);
+            let last = group.last().expect("non-empty group");
+            applier
+                .record_progress(last, &delta)
+                .map_err(|e| target_error(&e))?;
+            applier
+                .client
+                .batch_execute("COMMIT")
+                .map_err(|e| target_error(&e))?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                let _ = applier.client.batch_execute("ROLLBACK");
+                applier.counters = before.clone();
+                if attempt < ATTEMPTS && retryable(&e) {
+                    applier.counters.retries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50 << attempt));
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Prints the SQL each transaction would run, with values inline; touches nothing.
+fn dry_run(
+    req: &Request,
+    origin: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<Summary, ApplyError> {
+    let mut stream = TxnStream::open(&req.from, Lsn(0))?;
+    let mut summary = Summary {
+        origin: origin.to_string(),
+        ..Default::default()
+    };
+    let w = |out: &mut dyn std::io::Write, s: String| {
+        out.write_all(s.as_bytes())
+            .map_err(|e| ApplyError::Target(format!("could not write output: {e}")))
+    };
+    while let Some(txn) = stream.next_txn()? {
+        if past_until(req.until, &txn) {
+            summary.stopped_at_until = true;
+            break;
+        }
+        w(
+            out,
+            format!(
+                "-- source transaction {} committed at {} ({})\nBEGIN;\n",
+                txn.begin.xid,
+                txn.begin.commit_lsn,
+                txn.file.display()
+            ),
+        )?;
+        for change in &txn.changes {
+            let sql = match change {
+                Frame::Insert { rel, new, .. } => stream
+                    .relation(*rel)
+                    .and_then(|r| insert_sql(r, new, true).ok()),
+                Frame::Update {
+                    rel,
+                    old,
+                    new: Some(new),
+                    ..
+                } => stream
+                    .relation(*rel)
+                    .map(|r| update_sql(r, old.as_deref().unwrap_or(new), new)),
+                Frame::Delete {
+                    rel,
+                    old: Some(old),
+                    ..
+                } => stream.relation(*rel).map(|r| delete_sql(r, old)),
+                Frame::Truncate { rels, .. } => {
+                    let names: Vec<String> = rels
+                        .iter()
+                        .filter_map(|oid| stream.relation(*oid).map(qualified))
+                        .collect();
+                    w(out, format!("{};\n", truncate_sql(&names, change)))?;
+                    None
+                }
+                _ => None,
+            };
+            if let Some(s) = sql {
+                w(out, format!("{};\n", inline(&s)))?;
+            }
+        }
+        w(
+            out,
+            format!(
+                "SELECT pg_replication_origin_xact_setup('{}', ...);\nCOMMIT;\n",
+                txn.begin.end_lsn
+            ),
+        )?;
+        summary.to = txn.begin.end_lsn;
+        summary.counters.commits += 1;
+    }
+    Ok(summary)
+}
+
+/// The statement with its parameters written in as literals.
+fn inline(s: &Sql) -> String {
+    let mut sql = s.sql.clone();
+    for (i, p) in s.params.iter().enumerate().rev() {
+        let lit = match p {
+            Some(v) => format!("'{}'", v.replace('\'', "''")),
+            None => "NULL".into(),
+        };
+        sql = sql.replace(&format!("${}", i + 1), &lit);
+    }
+    sql
+}
+
+/// The counters of one origin on the target, by name.
+pub struct OriginStats {
+    pub origin: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// The counters kept on the target (`pglcr apply --stats`).
+pub fn stats(target: &ConnParams) -> Result<Vec<OriginStats>, ApplyError> {
+    let (mut client, _) = target.connect()?;
+    let rows = client
+        .query(
+            "SELECT origin, commits::text, inserts::text, updates::text, deletes::text, \
+             truncates::text, insert_conflicts::text, update_conflicts::text, \
+             delete_conflicts::text, retries::text, unkeyed::text, \
+             coalesce(last_remote_lsn::text, ''), coalesce(last_remote_commit_time::text, ''), \
+             coalesce(updated_at::text, '') FROM pglcr.apply_stats ORDER BY origin",
+            &[],
+        )
+        .map_err(|e| target_error(&e))?;
+    const NAMES: [&str; 13] = [
+        "commits",
+        "inserts",
+        "updates",
+        "deletes",
+        "truncates",
+        "insert_conflicts",
+        "update_conflicts",
+        "delete_conflicts",
+        "retries",
+        "unkeyed",
+        "last_remote_lsn",
+        "last_remote_commit_time",
+        "updated_at",
+    ];
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let origin: String = r.get(0);
+            let fields = NAMES
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.to_string(), r.get::<_, String>(i + 1)))
+                .collect();
+            OriginStats { origin, fields }
+        })
+        .collect())
+}

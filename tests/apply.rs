@@ -1,0 +1,381 @@
+//! `pglcr apply` end to end with real servers: a source cluster (wal_level=logical) runs a
+//! workload, `pglcr decode --spool` turns its WAL into LCR files, and `pglcr apply` replays
+//! them into a target cluster that started from the source's schema (`pg_dump
+//! --schema-only`, no rows at the decoder's start point). The target must then equal the
+//! source, table by table, exactly once even when apply is killed with SIGKILL.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use support::{pg_command, pglcr, run_ok, Cluster};
+
+const SCHEMA: &str = "
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE accounts (id int PRIMARY KEY, owner text NOT NULL, balance numeric(12,2),
+    opened date, seen timestamptz, tags text[], mood mood, doc jsonb, note text);
+CREATE TABLE history (aid int, delta int, at timestamp, filler char(10));
+CREATE TABLE full_ident (a int, b text, c float8);
+ALTER TABLE full_ident REPLICA IDENTITY FULL;
+CREATE TABLE big (id int PRIMARY KEY, payload text, small int);
+ALTER TABLE big ALTER COLUMN payload SET STORAGE EXTERNAL;
+CREATE TABLE measures (city int, logdate date, peak int, PRIMARY KEY (city, logdate))
+    PARTITION BY RANGE (logdate);
+CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE measures_2026 PARTITION OF measures FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE wiped (id int PRIMARY KEY, v text);
+CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
+CREATE TABLE kv (id int PRIMARY KEY, v text);
+";
+
+const WORKLOAD: &str = "
+INSERT INTO accounts SELECT i, 'owner ' || i, i * 10.5, date '2025-01-01' + i,
+    timestamptz '2026-01-01 00:00:00+00' + i * interval '1 hour', ARRAY['a' || i, NULL, 'x''y'],
+    (ARRAY['sad','ok','happy'])[1 + i % 3]::mood, jsonb_build_object('i', i, 'l', ARRAY[1,2]),
+    CASE WHEN i % 4 = 0 THEN NULL ELSE 'note ' || i END
+  FROM generate_series(1, 200) i;
+UPDATE accounts SET balance = balance + 1, seen = seen + interval '1 day' WHERE id % 3 = 0;
+UPDATE accounts SET id = id + 1000 WHERE id % 50 = 0;
+DELETE FROM accounts WHERE id % 7 = 0;
+INSERT INTO history SELECT i % 20, i, timestamp '2026-02-01' + i * interval '1 min', 'f' || i
+  FROM generate_series(1, 300) i;
+INSERT INTO full_ident VALUES (1, 'one', 1.5), (2, NULL, 2.5), (3, 'three', NULL);
+UPDATE full_ident SET c = 9.75 WHERE a = 1;
+DELETE FROM full_ident WHERE a = 2;
+INSERT INTO big SELECT i, repeat(md5(i::text), 300), i FROM generate_series(1, 20) i;
+UPDATE big SET small = small + 100 WHERE id <= 10;
+UPDATE big SET payload = repeat('z', 9000) WHERE id = 3;
+INSERT INTO measures SELECT i % 10, date '2025-06-01' + i * 3, i FROM generate_series(1, 150) i;
+UPDATE measures SET peak = peak * 2 WHERE city = 3;
+INSERT INTO wiped SELECT i, 'w' || i FROM generate_series(1, 50) i;
+BEGIN;
+INSERT INTO accounts VALUES (5000, 'rolled back');
+ROLLBACK;
+BEGIN;
+INSERT INTO accounts VALUES (5001, 'kept', 1);
+SAVEPOINT s;
+INSERT INTO accounts VALUES (5002, 'rolled back to savepoint', 2);
+ROLLBACK TO s;
+UPDATE accounts SET owner = 'kept, updated' WHERE id = 5001;
+COMMIT;
+INSERT INTO counters VALUES (1, 0);
+-- After a TRUNCATE the table has a new relfilenode, which only a catalog that follows the
+-- WAL knows: nothing is written to it afterwards.
+TRUNCATE wiped;
+";
+
+/// Many small transactions, each one bumping a counter: applied twice, a transaction would
+/// show in the counter and in the history rows.
+fn small_transactions(n: usize) -> String {
+    let mut s = String::new();
+    for i in 0..n {
+        s.push_str(&format!(
+            "BEGIN; UPDATE counters SET n = n + 1 WHERE id = 1; \
+             INSERT INTO history VALUES ({}, 1, now()::timestamp, 'tx'); COMMIT;\n",
+            i % 20
+        ));
+    }
+    s
+}
+
+const TABLES: [&str; 9] = [
+    "accounts",
+    "history",
+    "full_ident",
+    "big",
+    "measures_2025",
+    "measures_2026",
+    "wiped",
+    "counters",
+    "kv",
+];
+
+fn conninfo(c: &Cluster) -> String {
+    format!(
+        "host={} port={} user=postgres dbname=postgres",
+        c.socket_dir().display(),
+        c.port
+    )
+}
+
+/// Every row of a table as text, in a stable order.
+fn table_text(c: &Cluster, table: &str) -> String {
+    c.psql(&format!(
+        "SELECT count(*) || E'\\n' || coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
+    ))
+}
+
+fn assert_same_tables(source: &Cluster, target: &Cluster, when: &str) {
+    for t in TABLES {
+        let (s, d) = (table_text(source, t), table_text(target, t));
+        assert!(
+            s == d,
+            "{when}: table {t} differs\nsource:\n{s}\ntarget:\n{d}"
+        );
+    }
+}
+
+struct Pipeline {
+    source: Cluster,
+    spool: tempfile::TempDir,
+}
+
+/// A source that ran the workload, and its LCR files.
+fn pipeline(extra: &str) -> Pipeline {
+    let source = Cluster::start(&["--wal-segsize=1"], &[("wal_level", "logical")]);
+    source.psql_script(SCHEMA);
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    run_ok(
+        pglcr()
+            .args(["catalog", "export", "-d", &conninfo(&source), "-o"])
+            .arg(&catalog),
+    );
+    // A slot's consistent point is where decoding starts; it also keeps the WAL.
+    let start =
+        source.psql("SELECT lsn FROM pg_create_logical_replication_slot('s', 'test_decoding')");
+    source.psql_script(WORKLOAD);
+    if !extra.is_empty() {
+        source.psql_script(extra);
+    }
+    let end = source.psql("SELECT pg_current_wal_insert_lsn()");
+    source.psql("SELECT pg_switch_wal()");
+    let spool = tempfile::tempdir().unwrap();
+    run_ok(
+        pglcr()
+            .arg("decode")
+            .arg("--spool")
+            .arg(spool.path())
+            .arg("-p")
+            .arg(source.wal_dir())
+            .arg("--catalog")
+            .arg(&catalog)
+            .args(["--start", &start, "--end", &end, "--max-lcr-size", "64kB"]),
+    );
+    Pipeline { source, spool }
+}
+
+/// A target with the source's schema and no rows.
+fn target_for(source: &Cluster) -> Cluster {
+    let target = Cluster::start(&[], &[]);
+    let dump = run_ok(
+        pg_command("pg_dump")
+            .args(["--schema-only", "-d", &conninfo(source)])
+            .env("PGCONNECT_TIMEOUT", "10"),
+    );
+    target.psql_script(&String::from_utf8(dump.stdout).unwrap());
+    target
+}
+
+fn apply_cmd(spool: &Path, target: &Cluster) -> Command {
+    let mut c = pglcr();
+    c.arg("apply")
+        .arg("--from")
+        .arg(spool)
+        .args(["-d", &conninfo(target)]);
+    c
+}
+
+#[test]
+fn target_equals_source_and_a_rerun_applies_nothing() {
+    let p = pipeline(&small_transactions(50));
+    let target = target_for(&p.source);
+    let out = run_ok(&mut apply_cmd(p.spool.path(), &target));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("replication origin"), "{err}");
+    assert_same_tables(&p.source, &target, "after apply");
+    assert_eq!(target.psql("SELECT count(*) FROM pglcr.conflicts"), "0");
+    // The position is the last commit applied; a rerun finds nothing to do.
+    let out = run_ok(&mut apply_cmd(p.spool.path(), &target));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("applied 0 transactions"), "{err}");
+    assert_same_tables(&p.source, &target, "after a rerun");
+    let stats = run_ok(pglcr().args(["apply", "--stats", "-d", &conninfo(&target)]));
+    let stats = String::from_utf8_lossy(&stats.stdout);
+    assert!(
+        stats.contains("commits") && stats.contains("inserts"),
+        "{stats}"
+    );
+
+    // The same with a progress table, group commit and another target.
+    let target2 = target_for(&p.source);
+    run_ok(apply_cmd(p.spool.path(), &target2).args([
+        "--progress",
+        "table",
+        "--group-commit",
+        "16",
+    ]));
+    assert_same_tables(&p.source, &target2, "progress table, group commit");
+    assert_eq!(
+        target2.psql("SELECT count(*) FROM pglcr.apply_progress"),
+        "1"
+    );
+}
+
+/// Empties the target's tables and forgets its position, for another round.
+fn reset(target: &Cluster) {
+    target.psql(&format!(
+        "TRUNCATE {}, measures; DELETE FROM pglcr.conflicts; DELETE FROM pglcr.apply_stats",
+        TABLES.join(", ")
+    ));
+    // The backend of a killed apply may still hold the origin for a moment.
+    for attempt in 0.. {
+        let out = pg_command("psql")
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &conninfo(target),
+                "-c",
+            ])
+            .arg("SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin")
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return;
+        }
+        assert!(attempt < 100, "{}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn killed_apply_reruns_to_the_same_target_exactly_once() {
+    let p = pipeline(&small_transactions(1500));
+    let target = target_for(&p.source);
+    let t0 = std::time::Instant::now();
+    run_ok(&mut apply_cmd(p.spool.path(), &target));
+    let span_us = (t0.elapsed().as_micros() as u64).max(50_000);
+    let mut seed = 0x5eed_u64;
+    let (mut kills, mut rounds) = (0, 0);
+    // Rounds from an empty target: kill at random points until a run completes.
+    while kills < 30 {
+        rounds += 1;
+        assert!(rounds <= 60, "only {kills} kills in {rounds} rounds");
+        reset(&target);
+        loop {
+            let mut child = apply_cmd(p.spool.path(), &target)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            std::thread::sleep(Duration::from_micros((seed >> 33) % span_us));
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = child.wait_with_output().unwrap();
+                assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                break;
+            }
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            kills += 1;
+        }
+        assert_same_tables(
+            &p.source,
+            &target,
+            &format!("round {rounds}, {kills} kills"),
+        );
+        assert_eq!(target.psql("SELECT n FROM counters WHERE id = 1"), "1500");
+        assert_eq!(target.psql("SELECT count(*) FROM pglcr.conflicts"), "0");
+    }
+}
+
+#[test]
+fn conflicts_follow_the_policies_and_are_logged() {
+    let extra = "INSERT INTO kv VALUES (100, 'remote'); \
+                 INSERT INTO kv VALUES (101, 'to delete'); \
+                 UPDATE kv SET v = 'remote update' WHERE id = 100; \
+                 DELETE FROM kv WHERE id = 101;";
+    let p = pipeline(extra);
+
+    // insert_exists=error (the default) stops, naming the relation, with nothing applied of
+    // that transaction.
+    let target = target_for(&p.source);
+    target.psql("INSERT INTO kv VALUES (100, 'local')");
+    let out = apply_cmd(p.spool.path(), &target).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("insert_exists")
+            && err.contains("\"public\".\"kv\"")
+            && err.contains("commit"),
+        "{err}"
+    );
+    assert_eq!(target.psql("SELECT v FROM kv WHERE id = 100"), "local");
+
+    // skip keeps the local row, logs the conflict; the update that follows applies.
+    run_ok(apply_cmd(p.spool.path(), &target).args(["--on-conflict", "insert_exists=skip"]));
+    assert_eq!(
+        target.psql("SELECT v FROM kv WHERE id = 100"),
+        "remote update"
+    );
+    assert_eq!(
+        target.psql(
+            "SELECT kind || ' ' || resolution || ' ' || relation || ' ' || (local_row->>'v') \
+             || ' ' || (remote_row->>'v') FROM pglcr.conflicts"
+        ),
+        "insert_exists skip \"public\".\"kv\" local remote"
+    );
+
+    // update: the remote row replaces the local one.
+    let target = target_for(&p.source);
+    target.psql("INSERT INTO kv VALUES (100, 'local')");
+    run_ok(apply_cmd(p.spool.path(), &target).args(["--on-conflict", "insert_exists=update"]));
+    assert_same_tables(&p.source, &target, "insert_exists=update");
+
+    // update_missing and delete_missing: the rows were removed on the target before the
+    // source's UPDATE and DELETE arrive (apply stops before them with --until).
+    let target = target_for(&p.source);
+    let commits = p.source.psql(
+        "SELECT string_agg(lsn::text, ' ' ORDER BY lsn) FROM pg_logical_slot_peek_changes('s', NULL, NULL) WHERE data LIKE 'COMMIT%'",
+    );
+    let commits: Vec<&str> = commits.split(' ').collect();
+    // The last four source transactions are the four statements of `extra`: stop after the
+    // two inserts.
+    let before_update = commits[commits.len() - 3];
+    run_ok(apply_cmd(p.spool.path(), &target).args(["--until", before_update]));
+    target.psql("DELETE FROM kv WHERE id = 100");
+    target.psql("DELETE FROM kv WHERE id = 101");
+    let out = apply_cmd(p.spool.path(), &target)
+        .args(["--on-conflict", "update_missing=error"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("update_missing"));
+    run_ok(apply_cmd(p.spool.path(), &target).args(["--on-conflict", "update_missing=insert"]));
+    assert_eq!(
+        target.psql("SELECT v FROM kv WHERE id = 100"),
+        "remote update"
+    );
+    assert_eq!(
+        target.psql(
+            "SELECT string_agg(kind || ':' || resolution, ',' ORDER BY id) FROM pglcr.conflicts"
+        ),
+        "update_missing:insert,delete_missing:skip"
+    );
+}
+
+#[test]
+fn dry_run_prints_sql_and_touches_nothing() {
+    let p = pipeline("");
+    let out = run_ok(
+        pglcr()
+            .args(["apply", "--dry-run", "--from"])
+            .arg(p.spool.path())
+            .args(["-d", "host=/nonexistent dbname=none"]),
+    );
+    let sql = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        sql.contains("INSERT INTO \"public\".\"accounts\"")
+            && sql.contains("TRUNCATE ONLY \"public\".\"wiped\"")
+            && sql.contains("DELETE FROM ONLY \"public\".\"full_ident\" WHERE \"a\" IS NOT DISTINCT FROM '2'::integer"),
+        "{}",
+        &sql[..sql.len().min(3000)]
+    );
+    assert!(sql.contains("COMMIT;"));
+}
