@@ -8,28 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use support::{pg_bin, pg_command, pglcr, run_ok, Cluster};
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// A temporary directory the server (the `postgres` user when we are root) may write in.
-fn server_writable_tempdir() -> tempfile::TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("pglcr-archive-")
-        .tempdir()
-        .expect("temp dir");
-    if is_root() {
-        run_ok(
-            Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path()),
-        );
-    }
-    dir
-}
+use support::{is_root, pg_bin, pg_command, pglcr, run_ok, server_writable_tempdir, Cluster};
 
 /// A server archiving with `pglcr archive` into `archive`. The cluster is declared first so it
 /// stops before the directories go.
@@ -50,7 +29,7 @@ fn archiving_cluster(initdb_args: &[&str], compress: bool) -> Archiving {
                 .arg("--version"),
         );
     }
-    let dir = server_writable_tempdir();
+    let dir = server_writable_tempdir("pglcr-archive-");
     let archive = dir.path().join("archive");
     std::fs::create_dir(&archive).expect("create archive dir");
     if is_root() {
@@ -341,7 +320,7 @@ fn base_backup_recovers_from_the_archive() {
     let a = archiving_cluster(&["--wal-segsize=1"], true);
     let c = &a.cluster;
     generate_wal(c, 1);
-    let dir = server_writable_tempdir();
+    let dir = server_writable_tempdir("pglcr-archive-");
     let backup = dir.path().join("backup");
     // -X none waits until the backup's WAL is archived
     run_ok(

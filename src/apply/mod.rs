@@ -381,7 +381,14 @@ struct Applier {
     policies: Policies,
     statements: HashMap<StatementKey, postgres::Statement>,
     counters: Counters,
+    /// Counters not yet in `pglcr.apply_stats`.
+    unwritten: Counters,
+    /// Names of the SQL-level prepared statements of the batched path.
+    prepared: HashMap<StatementKey, String>,
+    stats_written: std::time::Instant,
 }
+
+const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The outcome of one statement.
 enum Outcome {
@@ -672,37 +679,56 @@ impl Applier {
         })
     }
 
-    /// Records progress and statistics in the open target transaction.
-    fn record_progress(
-        &mut self,
-        last: &SourceTxn,
-        delta: &Counters,
-    ) -> Result<(), postgres::Error> {
-        let lsn = last.begin.end_lsn.to_string();
+    /// The statements recording progress and statistics in the open target transaction.
+    /// Statistics are written with the progress at most every [`STATS_EVERY`] (one hot row
+    /// updated per source transaction would slow apply down), and at the end of a run; they
+    /// are committed with the transactions they count.
+    /// Returns the SQL and whether it writes the statistics; [`Applier::committed`] is to be
+    /// called once it is committed.
+    fn progress_sql(&self, last: &SourceTxn, delta: &Counters) -> (String, bool) {
+        let stats_due = self.stats_written.elapsed() >= STATS_EVERY;
+        let lsn = literal(&last.begin.end_lsn.to_string());
         let time = unix_seconds(last.begin.commit_time);
-        match self.mode {
-            ProgressMode::Origin => {
-                self.client.execute(
-                    "SELECT pg_replication_origin_xact_setup($1::text::pg_lsn, to_timestamp($2::float8))",
-                    &[&lsn, &time],
-                )?;
-            }
-            ProgressMode::Table => {
-                self.client.execute(
-                    "INSERT INTO pglcr.apply_progress (origin, remote_lsn, remote_commit_time) \
-                     VALUES ($1, $2::text::pg_lsn, to_timestamp($3::float8)) ON CONFLICT (origin) \
-                     DO UPDATE SET remote_lsn = excluded.remote_lsn, \
-                     remote_commit_time = excluded.remote_commit_time",
-                    &[&self.origin, &lsn, &time],
-                )?;
-            }
+        let origin = literal(&self.origin);
+        let mut sql = match self.mode {
+            ProgressMode::Origin => format!(
+                "SELECT pg_replication_origin_xact_setup({lsn}::pg_lsn, to_timestamp({time}));\n"
+            ),
+            ProgressMode::Table => format!(
+                "INSERT INTO pglcr.apply_progress (origin, remote_lsn, remote_commit_time) \
+                 VALUES ({origin}, {lsn}::pg_lsn, to_timestamp({time})) ON CONFLICT (origin) \
+                 DO UPDATE SET remote_lsn = excluded.remote_lsn, \
+                 remote_commit_time = excluded.remote_commit_time;\n"
+            ),
+        };
+        if stats_due {
+            let mut pending = self.unwritten.clone();
+            add(&mut pending, delta);
+            sql.push_str(&self.stats_sql(&pending, &last.begin.end_lsn.to_string(), time));
         }
-        let d = |v: u64| v as i64;
-        self.client.execute(
+        (sql, stats_due)
+    }
+
+    /// Accounts for the statistics of a committed target transaction.
+    fn note_stats(&mut self, delta: &Counters, stats_written: bool) {
+        if stats_written {
+            self.unwritten = Counters::default();
+            self.stats_written = std::time::Instant::now();
+        } else {
+            add(&mut self.unwritten, delta);
+        }
+    }
+
+    /// The statement adding `delta` to `pglcr.apply_stats`.
+    fn stats_sql(&self, delta: &Counters, remote_lsn: &str, remote_time: f64) -> String {
+        let (origin, lsn, time) = (literal(&self.origin), literal(remote_lsn), remote_time);
+        let mut sql = String::new();
+        let _ = writeln!(
+            sql,
             "INSERT INTO pglcr.apply_stats AS s (origin, commits, inserts, updates, deletes, \
              truncates, insert_conflicts, update_conflicts, delete_conflicts, retries, unkeyed, \
-             last_remote_lsn, last_remote_commit_time, updated_at) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12::text::pg_lsn, to_timestamp($13::float8), now()) \
+             last_remote_lsn, last_remote_commit_time, updated_at) VALUES ({origin}, {}, {}, {}, \
+             {}, {}, {}, {}, {}, {}, {}, {lsn}::pg_lsn, to_timestamp({time}), now()) \
              ON CONFLICT (origin) DO UPDATE SET commits = s.commits + excluded.commits, \
              inserts = s.inserts + excluded.inserts, updates = s.updates + excluded.updates, \
              deletes = s.deletes + excluded.deletes, truncates = s.truncates + excluded.truncates, \
@@ -711,25 +737,198 @@ impl Applier {
              delete_conflicts = s.delete_conflicts + excluded.delete_conflicts, \
              retries = s.retries + excluded.retries, unkeyed = s.unkeyed + excluded.unkeyed, \
              last_remote_lsn = excluded.last_remote_lsn, \
-             last_remote_commit_time = excluded.last_remote_commit_time, updated_at = now()",
-            &[
-                &self.origin,
-                &d(delta.commits),
-                &d(delta.inserts),
-                &d(delta.updates),
-                &d(delta.deletes),
-                &d(delta.truncates),
-                &d(delta.insert_conflicts),
-                &d(delta.update_conflicts),
-                &d(delta.delete_conflicts),
-                &d(delta.retries),
-                &d(delta.unkeyed),
-                &lsn,
-                &time,
-            ],
-        )?;
+             last_remote_commit_time = excluded.last_remote_commit_time, updated_at = now();",
+            delta.commits,
+            delta.inserts,
+            delta.updates,
+            delta.deletes,
+            delta.truncates,
+            delta.insert_conflicts,
+            delta.update_conflicts,
+            delta.delete_conflicts,
+            delta.retries,
+            delta.unkeyed,
+        );
+        sql
+    }
+
+    /// Writes counters still unwritten at the end of a run.
+    fn flush_stats(&mut self, remote_lsn: Lsn, remote_time: i64) -> Result<(), ApplyError> {
+        if self.unwritten == Counters::default() {
+            return Ok(());
+        }
+        let sql = self.stats_sql(
+            &self.unwritten,
+            &remote_lsn.to_string(),
+            unix_seconds(remote_time),
+        );
+        self.client
+            .batch_execute(&sql)
+            .map_err(|e| target_error(&e))?;
+        self.unwritten = Counters::default();
         Ok(())
     }
+
+    /// Records progress and statistics in the open target transaction.
+    fn record_progress(
+        &mut self,
+        last: &SourceTxn,
+        delta: &Counters,
+    ) -> Result<bool, postgres::Error> {
+        let (sql, stats) = self.progress_sql(last, delta);
+        self.client.batch_execute(&sql)?;
+        Ok(stats)
+    }
+    /// The fast path: a group's statements, its progress and statistics sent as one query,
+    /// then COMMIT: two round trips for the whole group. When a statement meets a conflict,
+    /// a change needs the per-statement path (no identity key, a relation not described), or
+    /// anything fails, the transaction is rolled back and `false` returned: the per-statement
+    /// path then applies the group and reports precisely.
+    fn apply_group_batched(
+        &mut self,
+        group: &[SourceTxn],
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) -> Result<bool, ApplyError> {
+        let mut sql = String::from("BEGIN;\n");
+        // For each command sent, in order: whether it must touch a row (otherwise a conflict).
+        let mut must_touch = vec![false];
+        let mut delta = Counters::default();
+        for txn in group {
+            for change in &txn.changes {
+                let rel = |oid: &u32| relations.get(oid);
+                let statement = match change {
+                    Frame::Insert { rel: oid, new, .. } => {
+                        let Some(r) = rel(oid) else { return Ok(false) };
+                        let Ok(s) = insert_sql(r, new, true) else {
+                            return Ok(false);
+                        };
+                        delta.inserts += 1;
+                        s
+                    }
+                    Frame::Update { new: None, .. } => continue,
+                    Frame::Update {
+                        rel: oid,
+                        old,
+                        new: Some(new),
+                        ..
+                    } => {
+                        let Some(r) = rel(oid).filter(|r| identity(r).contains(&true)) else {
+                            return Ok(false);
+                        };
+                        delta.updates += 1;
+                        update_sql(r, old.as_deref().unwrap_or(new), new)
+                    }
+                    Frame::Delete {
+                        rel: oid,
+                        old: Some(old),
+                        ..
+                    } => {
+                        let Some(r) = rel(oid).filter(|r| identity(r).contains(&true)) else {
+                            return Ok(false);
+                        };
+                        delta.deletes += 1;
+                        delete_sql(r, old)
+                    }
+                    Frame::Delete { .. } => return Ok(false),
+                    Frame::Truncate { rels, .. } => {
+                        let Some(names) = rels
+                            .iter()
+                            .map(|oid| rel(oid).map(qualified))
+                            .collect::<Option<Vec<_>>>()
+                        else {
+                            return Ok(false);
+                        };
+                        if !names.is_empty() {
+                            sql.push_str(&truncate_sql(&names, change));
+                            sql.push_str(";\n");
+                            must_touch.push(false);
+                            delta.truncates += 1;
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                };
+                // Named prepared statements skip parsing and planning per row; PREPARE is
+                // not transactional, so a rolled-back batch forgets them all (see below).
+                let next_id = self.prepared.len();
+                let name = match self.prepared.get(&statement.key) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = format!("pglcr_{next_id}");
+                        let _ = writeln!(
+                            sql,
+                            "PREPARE {name} ({}) AS {};",
+                            vec!["text"; statement.params.len()].join(", "),
+                            statement.sql
+                        );
+                        must_touch.push(false);
+                        self.prepared.insert(statement.key.clone(), name.clone());
+                        name
+                    }
+                };
+                sql.push_str("EXECUTE ");
+                sql.push_str(&name);
+                if !statement.params.is_empty() {
+                    sql.push('(');
+                    for (i, p) in statement.params.iter().enumerate() {
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        match p {
+                            Some(v) => sql.push_str(&literal(v)),
+                            None => sql.push_str("NULL"),
+                        }
+                    }
+                    sql.push(')');
+                }
+                sql.push_str(";\n");
+                must_touch.push(true);
+            }
+            delta.commits += 1;
+        }
+        let last = group.last().expect("non-empty group");
+        let (progress, stats) = self.progress_sql(last, &delta);
+        sql.push_str(&progress);
+        let done = match self.client.simple_query(&sql) {
+            Ok(messages) => {
+                let counts = messages.iter().filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                    _ => None,
+                });
+                counts.zip(&must_touch).all(|(n, must)| !must || n > 0)
+            }
+            Err(_) => false,
+        };
+        if !done {
+            let _ = self.client.batch_execute("ROLLBACK; DEALLOCATE ALL");
+            self.prepared.clear();
+            return Ok(false);
+        }
+        self.client
+            .batch_execute("COMMIT")
+            .map_err(|e| target_error(&e))?;
+        add(&mut self.counters, &delta);
+        self.note_stats(&delta, stats);
+        Ok(true)
+    }
+}
+
+fn add(a: &mut Counters, d: &Counters) {
+    a.commits += d.commits;
+    a.inserts += d.inserts;
+    a.updates += d.updates;
+    a.deletes += d.deletes;
+    a.truncates += d.truncates;
+    a.insert_conflicts += d.insert_conflicts;
+    a.update_conflicts += d.update_conflicts;
+    a.delete_conflicts += d.delete_conflicts;
+    a.retries += d.retries;
+    a.unkeyed += d.unkeyed;
+}
+
+/// A string literal (standard_conforming_strings is on for the session).
+fn literal(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "''"))
 }
 
 /// `TRUNCATE ONLY a, b [RESTART IDENTITY] [CASCADE]` for a TRUNCATE frame.
@@ -813,7 +1012,10 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
         .map_err(|e| target_error(&e))?;
     // Triggers and rules do not fire, as in logical replication apply.
     client
-        .batch_execute("SET session_replication_role = replica")
+        .batch_execute(
+            "SET session_replication_role = replica; SET standard_conforming_strings = on; \
+             SET plan_cache_mode = force_generic_plan",
+        )
         .map_err(|e| target_error(&e))?;
     let mode = match req.progress {
         Some(m) => m,
@@ -875,6 +1077,9 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             policies: req.policies,
             statements: HashMap::new(),
             counters: Counters::default(),
+            unwritten: Counters::default(),
+            prepared: HashMap::new(),
+            stats_written: std::time::Instant::now(),
         },
         position,
     ))
@@ -928,6 +1133,9 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
             break;
         }
     }
+    if let Some(time) = summary.last_commit_time {
+        applier.flush_stats(summary.to, time)?;
+    }
     summary.counters = applier.counters.clone();
     Ok(summary)
 }
@@ -940,6 +1148,9 @@ fn apply_group(
     relations: &FxHashMap<u32, RelationInfo>,
 ) -> Result<(), ApplyError> {
     const ATTEMPTS: u32 = 5;
+    if applier.apply_group_batched(group, relations)? {
+        return Ok(());
+    }
     let before = applier.counters.clone();
     for attempt in 1..=ATTEMPTS {
         let result = (|| -> Result<(), ApplyError> {
@@ -953,13 +1164,14 @@ fn apply_group(
             }
             let delta = sub(&applier.counters, &before);
             let last = group.last().expect("non-empty group");
-            applier
+            let stats = applier
                 .record_progress(last, &delta)
                 .map_err(|e| target_error(&e))?;
             applier
                 .client
                 .batch_execute("COMMIT")
                 .map_err(|e| target_error(&e))?;
+            applier.note_stats(&delta, stats);
             Ok(())
         })();
         match result {
@@ -1053,17 +1265,37 @@ fn dry_run(
     Ok(summary)
 }
 
-/// The statement with its parameters written in as literals.
+/// The statement with its parameters written in as literals: `$n` outside double-quoted
+/// identifiers is replaced, in one pass (a value holding `$2` stays as it is).
 fn inline(s: &Sql) -> String {
-    let mut sql = s.sql.clone();
-    for (i, p) in s.params.iter().enumerate().rev() {
-        let lit = match p {
-            Some(v) => format!("'{}'", v.replace('\'', "''")),
-            None => "NULL".into(),
-        };
-        sql = sql.replace(&format!("${}", i + 1), &lit);
+    let mut out = String::with_capacity(s.sql.len() + 16 * s.params.len());
+    let mut chars = s.sql.char_indices().peekable();
+    let mut quoted = false;
+    while let Some((i, c)) = chars.next() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c != '$' || quoted {
+            out.push(c);
+            continue;
+        }
+        let digits: String =
+            std::iter::from_fn(|| chars.next_if(|(_, d)| d.is_ascii_digit()).map(|(_, d)| d))
+                .collect();
+        match digits
+            .parse::<usize>()
+            .ok()
+            .and_then(|n| s.params.get(n.wrapping_sub(1)))
+        {
+            Some(Some(v)) => out.push_str(&literal(v)),
+            Some(None) => out.push_str("NULL"),
+            None => {
+                out.push_str(&s.sql[i..i + 1]);
+                out.push_str(&digits);
+            }
+        }
     }
-    sql
+    out
 }
 
 /// The counters of one origin on the target, by name.

@@ -5,13 +5,11 @@
 
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, Message, Txn, TxnEnd};
-use crate::tuple::types::{self, OutputContext};
+use crate::tuple::types::OutputContext;
 use crate::wal::lsn::Lsn;
 
 use super::driver::Plugin;
 use super::{OutputError, Resolved, Row, Sink, Value};
-
-const TIMESTAMPTZ_OID: u32 = 1184;
 
 /// `--format json` takes no `-o` options.
 pub fn set_option(name: &str, value: Option<&str>) -> Result<(), String> {
@@ -131,24 +129,6 @@ impl<'c> Writer<'c> {
         self.catalog
     }
 
-    fn commit_time(&self, txn: &Txn) -> Result<String, OutputError> {
-        let mut s = String::new();
-        types::write_output(
-            self.catalog(),
-            TIMESTAMPTZ_OID,
-            &txn.time.to_le_bytes(),
-            &self.ctx,
-            &mut s,
-        )
-        .map_err(|source| OutputError::Value {
-            lsn: txn.end_lsn,
-            relation: "(commit time)".into(),
-            column: "time".into(),
-            source: Box::new(source),
-        })?;
-        Ok(s)
-    }
-
     /// A line for COMMIT PREPARED, ROLLBACK PREPARED or PREPARE.
     fn two_phase_line(&self, txn: &Txn, kind: &str, out: &mut Vec<u8>) {
         self.header.push(out, kind, txn.end_lsn, txn.origin);
@@ -174,7 +154,10 @@ impl<'c> Plugin<'c> for Writer<'c> {
     fn begin(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
         self.header = Header {
             xid: Some(txn.xid),
-            commit: Some((txn.end_lsn, self.commit_time(txn)?)),
+            commit: Some((
+                txn.end_lsn,
+                super::commit_time_text(self.catalog, &self.ctx, txn.time, txn.end_lsn)?,
+            )),
         };
         match txn.end {
             TxnEnd::CommitPrepared => self.two_phase_line(txn, "commit_prepared", out),

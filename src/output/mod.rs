@@ -104,6 +104,26 @@ impl std::ops::DerefMut for Sink<'_> {
     }
 }
 
+/// A commit time (µs since 2000-01-01) as timestamptz prints it in the session's time zone.
+pub fn commit_time_text(
+    catalog: &Catalog,
+    ctx: &OutputContext,
+    time: i64,
+    lsn: Lsn,
+) -> Result<String, OutputError> {
+    const TIMESTAMPTZ_OID: u32 = 1184;
+    let mut s = String::new();
+    types::write_output(catalog, TIMESTAMPTZ_OID, &time.to_le_bytes(), ctx, &mut s).map_err(
+        |source| OutputError::Value {
+            lsn,
+            relation: "(commit time)".into(),
+            column: "time".into(),
+            source: Box::new(source),
+        },
+    )?;
+    Ok(s)
+}
+
 /// What to do with changes of relations the catalog does not know.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum UnknownRelations {

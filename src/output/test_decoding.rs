@@ -2,13 +2,11 @@
 
 use crate::catalog::Catalog;
 use crate::logical::{Change, Message, Txn, TxnEnd};
-use crate::tuple::types::{self, OutputContext};
+use crate::tuple::types::OutputContext;
 
 use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
 use super::{OutputError, Resolved, Row, Sink, Value};
-
-const TIMESTAMPTZ_OID: u32 = 1184;
 
 /// The plugin options (`pg_recvlogical -o name=value`).
 #[derive(Clone, Debug)]
@@ -146,24 +144,6 @@ impl<'c> Writer<'c> {
         names
     }
 
-    fn timestamp(&self, t: i64) -> Result<String, OutputError> {
-        let mut s = String::new();
-        types::write_output(
-            self.catalog(),
-            TIMESTAMPTZ_OID,
-            &t.to_le_bytes(),
-            &self.ctx,
-            &mut s,
-        )
-        .map_err(|source| OutputError::Value {
-            lsn: crate::wal::lsn::Lsn(0),
-            relation: "(commit time)".into(),
-            column: "time".into(),
-            source: Box::new(source),
-        })?;
-        Ok(s)
-    }
-
     fn begin_line(&self, txn: &Txn, out: &mut Vec<u8>) {
         if self.opts.include_xids {
             out.extend_from_slice(b"BEGIN ");
@@ -178,7 +158,9 @@ impl<'c> Writer<'c> {
     fn at(&self, txn: &Txn, out: &mut Vec<u8>) -> Result<(), OutputError> {
         if self.opts.include_timestamp {
             out.extend_from_slice(b" (at ");
-            out.extend_from_slice(self.timestamp(txn.time)?.as_bytes());
+            out.extend_from_slice(
+                super::commit_time_text(self.catalog, &self.ctx, txn.time, txn.end_lsn)?.as_bytes(),
+            );
             out.push(b')');
         }
         Ok(())

@@ -9,7 +9,7 @@
 
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, Message, Txn, TxnEnd};
-use crate::tuple::types::{self, OutputContext};
+use crate::tuple::types::OutputContext;
 use crate::wal::lsn::Lsn;
 
 use super::driver::Plugin;
@@ -629,24 +629,6 @@ impl<'c> Writer<'c> {
     fn filtered_origin(&self, origin: Option<u16>) -> bool {
         origin.is_some_and(|o| o != 0 && self.opts.filter_origins.contains(&u32::from(o)))
     }
-
-    fn timestamp(&self, t: i64) -> Result<String, OutputError> {
-        let mut s = String::new();
-        types::write_output(
-            self.catalog(),
-            TIMESTAMPTZ,
-            &t.to_le_bytes(),
-            &self.ctx,
-            &mut s,
-        )
-        .map_err(|source| OutputError::Value {
-            lsn: Lsn(0),
-            relation: "(commit time)".into(),
-            column: "time".into(),
-            source: Box::new(source),
-        })?;
-        Ok(s)
-    }
 }
 
 /// The transaction being written.
@@ -685,7 +667,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
             origin: txn.origin.unwrap_or(0),
         };
         let ts = if self.opts.include_timestamp {
-            self.timestamp(txn.time)?
+            super::commit_time_text(self.catalog, &self.ctx, txn.time, txn.end_lsn)?
         } else {
             String::new()
         };

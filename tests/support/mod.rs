@@ -34,7 +34,7 @@ pub fn pg_bin(tool: &str) -> PathBuf {
     p
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     let out = Command::new("id").arg("-u").output().expect("run id -u");
     String::from_utf8_lossy(&out.stdout).trim() == "0"
 }
@@ -87,20 +87,26 @@ pub struct Cluster {
     pub port: u16,
 }
 
+/// A temporary directory the server (the `postgres` user when we are root) may write in.
+pub fn server_writable_tempdir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("temp dir");
+    if is_root() {
+        run_ok(
+            Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path()),
+        );
+    }
+    dir
+}
+
 impl Cluster {
     /// `initdb` with extra options, then start with extra `-c name=value` settings.
     pub fn start(initdb_args: &[&str], settings: &[(&str, &str)]) -> Cluster {
-        let dir = tempfile::Builder::new()
-            .prefix("pglcr-pg-")
-            .tempdir()
-            .expect("temp dir");
-        if is_root() {
-            run_ok(
-                Command::new("chown")
-                    .args(["-R", "postgres:postgres"])
-                    .arg(dir.path()),
-            );
-        }
+        let dir = server_writable_tempdir("pglcr-pg-");
         let data = dir.path().join("data");
         run_ok(
             pg_command("initdb")
