@@ -183,3 +183,33 @@ fn follow_shows_records_written_later() {
     assert_eq!(text.matches("prefix \"follow\"").count(), 5, "{text}");
     assert!(text.contains("prefix \"follow-last\""), "{text}");
 }
+
+/// A range whose last segment ends with a segment switch needs no next segment: pg_waldump
+/// stops after the switch with status 0, and so does pglcr.
+#[test]
+fn range_ending_in_a_switch_needs_no_next_segment() {
+    let wal = unpack_wal(&testdata().join("pg15-16mb"));
+    std::fs::remove_file(wal.path().join("000000010000000000000003")).unwrap();
+    let args = ["000000010000000000000001", "000000010000000000000002"];
+    let ours = pglcr()
+        .arg("dump")
+        .arg("-p")
+        .arg(wal.path())
+        .args(args)
+        .output()
+        .unwrap();
+    let theirs = std::process::Command::new(support::pg_bin("pg_waldump"))
+        .arg("-p")
+        .arg(wal.path())
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(theirs.status.code(), Some(0));
+    assert_eq!(
+        ours.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(ours.stdout == theirs.stdout, "outputs differ");
+}

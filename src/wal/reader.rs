@@ -533,6 +533,12 @@ impl Reader {
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         'restart: loop {
             let mut lsn = self.next_rec;
+            // A record starting at or past the requested end cannot end before it: stop
+            // without reading there (after a segment switch ending the range, the next
+            // segment need not exist).
+            if self.end.is_some_and(|end| lsn >= end.0) {
+                return Ok(self.stop(EndOfWal::EndReached));
+            }
             let page = lsn - lsn % PAGE;
             let header = match self.read_page(page, lsn)? {
                 PageState::Valid(h) => h,
