@@ -379,3 +379,66 @@ fn dry_run_prints_sql_and_touches_nothing() {
     );
     assert!(sql.contains("COMMIT;"));
 }
+
+/// Changes applied with a replication origin carry it: decoding the target's WAL with
+/// test_decoding's `only-local` leaves them out (no loop when two sites feed each other),
+/// while a change made on the target itself still shows.
+#[test]
+fn applied_changes_are_left_out_by_only_local() {
+    let p = pipeline("");
+    let target = Cluster::start(&["--wal-segsize=1"], &[("wal_level", "logical")]);
+    let dump = run_ok(pg_command("pg_dump").args(["--schema-only", "-d", &conninfo(&p.source)]));
+    target.psql_script(&String::from_utf8(dump.stdout).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    run_ok(
+        pglcr()
+            .args(["catalog", "export", "-d", &conninfo(&target), "-o"])
+            .arg(&catalog),
+    );
+    let start =
+        target.psql("SELECT lsn FROM pg_create_logical_replication_slot('t', 'test_decoding')");
+    run_ok(&mut apply_cmd(p.spool.path(), &target));
+    target.psql("INSERT INTO kv VALUES (7, 'made on the target')");
+    let end = target.psql("SELECT pg_current_wal_insert_lsn()");
+    target.psql("SELECT pg_switch_wal()");
+    let decode = |extra: &[&str]| {
+        let out = run_ok(
+            pglcr()
+                .arg("decode")
+                .arg("--catalog")
+                .arg(&catalog)
+                .arg("-p")
+                .arg(target.wal_dir())
+                .args(["--start", &start, "--end", &end, "-o", "skip-empty-xacts=1"])
+                // pglcr's own tables on the target were created after the catalog.
+                .arg("--unknown-relations=skip")
+                .args(extra),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let all = decode(&[]);
+    let local = decode(&["-o", "only-local=1"]);
+    assert!(
+        all.contains("table public.accounts: INSERT") && all.contains("made on the target"),
+        "{}",
+        &all[..all.len().min(2000)]
+    );
+    assert_eq!(
+        local
+            .lines()
+            .filter(|l| l.starts_with("table "))
+            .collect::<Vec<_>>(),
+        vec!["table public.kv: INSERT: id[integer]:7 v[text]:'made on the target'"],
+        "only-local keeps only the change made on the target"
+    );
+    // PostgreSQL's own decoding of the target agrees.
+    let theirs = target.psql(&format!(
+        "SELECT data FROM pg_logical_slot_peek_changes('t', '{end}', NULL, \
+         'skip-empty-xacts', '1', 'only-local', '1') WHERE data LIKE 'table %'"
+    ));
+    assert_eq!(
+        theirs,
+        "table public.kv: INSERT: id[integer]:7 v[text]:'made on the target'"
+    );
+}
