@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::durable;
 use crate::wal::lsn::{
     parse_segment_file_name, segment_file_name, segno_from_parts, Lsn, TimeLineId,
 };
@@ -322,30 +323,11 @@ fn copy_file(
 /// A new temporary file `.NAME.XXXXXX.tmp` next to `path` (hidden from the WAL reader, which
 /// looks for exact names).
 fn temp_file_for(path: &Path, mode: u32) -> Result<tempfile::NamedTempFile, ArchiveError> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = parent_dir(path);
-    let mut prefix = std::ffi::OsString::from(".");
-    prefix.push(path.file_name().unwrap_or_default());
-    prefix.push(".");
-    tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(write_err(path))
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
+    durable::temp_file_for(path, mode).map_err(write_err(path))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), ArchiveError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_err(dir))
+    durable::sync_dir(dir).map_err(write_err(dir))
 }
 
 /// An opened archive copy, decompressed as its name says.
@@ -526,10 +508,7 @@ pub fn restore(req: &RestoreRequest) -> Result<RestoreOutcome, ArchiveError> {
     let mut input = open_stored(&stored)?;
     let mut tmp = temp_file_for(&req.dest, 0o600)?;
     copy_file(&mut *input, &stored, tmp.as_file_mut(), &req.dest, kind)?;
-    tmp.as_file().sync_all().map_err(write_err(&req.dest))?;
-    tmp.persist(&req.dest)
-        .map_err(|e| write_err(&req.dest)(e.error))?;
-    sync_dir(parent_dir(&req.dest))?;
+    durable::publish(tmp, &req.dest).map_err(write_err(&req.dest))?;
     Ok(RestoreOutcome::Restored { from: stored })
 }
 

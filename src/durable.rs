@@ -7,11 +7,16 @@ use std::path::Path;
 /// Writes `bytes` to `path`: to a temporary file in the same directory, fsynced, renamed over
 /// `path`, then the directory fsynced. The file gets mode 0644.
 pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = temp_file_for(path, 0o644)?;
+    tmp.write_all(bytes)?;
+    publish(tmp, path)
+}
+
+/// A new temporary file `.NAME.XXXXXX.tmp` in the directory of `path` (NAME its file name),
+/// with `mode`: on the same file system, so that a rename publishes it, and hidden from
+/// readers that look for exact names.
+pub fn temp_file_for(path: &Path, mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
     let name = path.file_name().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -21,14 +26,31 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut prefix = std::ffi::OsString::from(".");
     prefix.push(name);
     prefix.push(".");
-    let mut tmp = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o644))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(parent_dir(path))
+}
+
+/// Fsyncs `tmp`, renames it over `path` and fsyncs the directory: afterwards `path` holds the
+/// complete new content, also after a crash.
+pub fn publish(tmp: tempfile::NamedTempFile, path: &Path) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(parent_dir(path))
+}
+
+/// The directory a path is in (`.` for a bare file name).
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// Fsyncs a directory, making the renames in it durable.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 

@@ -237,27 +237,7 @@ fn clean_leftovers(spool: &Path) -> Result<(), SpoolError> {
     Ok(())
 }
 
-/// The start rule of a slot created at `start`: when the record there is a RUNNING_XACTS
-/// record (as at a consistent point), transactions below its next xid began earlier.
-fn start_rule(wal_dir: &Path, state: &State, start: Lsn) -> Result<Option<u32>, SpoolError> {
-    let wal = WalDir::new(wal_dir);
-    let Some((seg_size, info)) = wal
-        .detect_segment_size(state.timeline, start.0)
-        .map_err(|e| SpoolError::Usage(e.to_string()))?
-    else {
-        return Ok(None);
-    };
-    let mut reader = Reader::with_info(wal, state.timeline, info, seg_size);
-    let first = reader.find_first_record(start).map_err(DecodeError::from)?;
-    reader.begin_read(first);
-    let rule = match reader.next_record().map_err(DecodeError::from)? {
-        Some(rec) => crate::logical::start_rule(&rec).map_err(DecodeError::from)?,
-        None => None,
-    };
-    Ok(rule)
-}
-
-/// The state for a new spool, from the catalog and the WAL.
+/// The state for a new spool, from the catalog and the WAL at `start`.
 fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, SpoolError> {
     let tli = catalog.file.timeline;
     let wal = WalDir::new(&req.wal_dir);
@@ -278,10 +258,20 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
             info.sysid
         )));
     }
+    // The start rule of a slot created at `start`: when the record there is a RUNNING_XACTS
+    // record (as at a consistent point), transactions below its next xid began earlier.
+    let sysid = info.sysid;
+    let mut reader = Reader::with_info(wal, tli, info, seg_size);
+    let first = reader.find_first_record(start).map_err(DecodeError::from)?;
+    reader.begin_read(first);
+    let skip_xids_below = match reader.next_record().map_err(DecodeError::from)? {
+        Some(rec) => crate::logical::start_rule(&rec).map_err(DecodeError::from)?,
+        None => None,
+    };
     Ok(State {
         format: STATE_FORMAT.into(),
         format_version: 1,
-        system_identifier: info.sysid.to_string(),
+        system_identifier: sysid.to_string(),
         timeline: tli,
         database_oid: catalog.database_oid(),
         database_name: catalog.file.database.name.clone(),
@@ -289,7 +279,7 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
         wal_segment_size: seg_size,
         max_lcr_size: req.max_lcr_size.unwrap_or(DEFAULT_LCR_SIZE),
         start_lsn: start.to_string(),
-        skip_xids_below: None,
+        skip_xids_below,
         resume_lsn: start.to_string(),
         resume_skip: 0,
         restart_lsn: start.to_string(),
@@ -368,8 +358,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             })?;
             let catalog = Catalog::load(src)?;
             let start = req.start.unwrap_or(catalog.taken_at);
-            let mut state = new_state(req, &catalog, start)?;
-            state.skip_xids_below = start_rule(&req.wal_dir, &state, start)?;
+            let state = new_state(req, &catalog, start)?;
             crate::durable::write_file(&catalog_path, &text).map_err(|source| SpoolError::Io {
                 what: "could not write catalog",
                 path: catalog_path.clone(),

@@ -144,15 +144,14 @@ fn pipeline(extra: &str) -> Pipeline {
     source.psql("SELECT pg_switch_wal()");
     let spool = tempfile::tempdir().unwrap();
     run_ok(
-        pglcr()
-            .arg("decode")
-            .arg("--spool")
-            .arg(spool.path())
-            .arg("-p")
-            .arg(source.wal_dir())
-            .arg("--catalog")
-            .arg(&catalog)
-            .args(["--start", &start, "--end", &end, "--max-lcr-size", "64kB"]),
+        support::decode_spool(spool.path(), &source.wal_dir(), &catalog).args([
+            "--start",
+            &start,
+            "--end",
+            &end,
+            "--max-lcr-size",
+            "64kB",
+        ]),
     );
     Pipeline { source, spool }
 }

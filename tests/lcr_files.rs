@@ -50,14 +50,7 @@ fn check_case(name: &str, max_lcr_size: &str) {
     let wal = unpack_wal(&case);
     let spool = tempfile::tempdir().unwrap();
     run_ok(
-        pglcr()
-            .arg("decode")
-            .arg("--spool")
-            .arg(spool.path())
-            .arg("-p")
-            .arg(wal.path())
-            .arg("--catalog")
-            .arg(case.join("catalog.json"))
+        support::decode_spool(spool.path(), wal.path(), &case.join("catalog.json"))
             .args([
                 "--start",
                 &lsn(&case, "start-lsn"),
@@ -144,20 +137,12 @@ fn verify_names_a_damaged_file_and_a_missing_one() {
     let wal = unpack_wal(&case);
     let spool = tempfile::tempdir().unwrap();
     run_ok(
-        pglcr()
-            .arg("decode")
-            .arg("--spool")
-            .arg(spool.path())
-            .arg("-p")
-            .arg(wal.path())
-            .arg("--catalog")
-            .arg(case.join("catalog.json"))
-            .args([
-                "--start",
-                &lsn(&case, "start-lsn"),
-                "--max-lcr-size",
-                "64kB",
-            ]),
+        support::decode_spool(spool.path(), wal.path(), &case.join("catalog.json")).args([
+            "--start",
+            &lsn(&case, "start-lsn"),
+            "--max-lcr-size",
+            "64kB",
+        ]),
     );
     let files = pglcr::lcr::list_dir(spool.path()).unwrap();
     let damaged = &files[3].1;

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pglcr::lcr::{self, LcrFile};
-use support::{pglcr, testdata, unpack_wal};
+use support::{testdata, unpack_wal};
 
 const CASE: &str = "pg15-logical-big";
 /// Small files, so that the workload spreads over many sub-segments and the 200k-row
@@ -29,15 +29,8 @@ fn start_lsn() -> String {
 }
 
 fn spool_cmd(spool: &Path, wal: &Path) -> Command {
-    let mut c = pglcr();
-    c.arg("decode")
-        .arg("--spool")
-        .arg(spool)
-        .arg("-p")
-        .arg(wal)
-        .arg("--catalog")
-        .arg(case().join("catalog.json"))
-        .args(["--start", &start_lsn(), "--max-lcr-size", MAX_LCR_SIZE]);
+    let mut c = support::decode_spool(spool, wal, &case().join("catalog.json"));
+    c.args(["--start", &start_lsn(), "--max-lcr-size", MAX_LCR_SIZE]);
     c
 }
 
@@ -283,15 +276,8 @@ fn resuming_after_any_published_file_gives_the_same_files() {
         let start = std::fs::read_to_string(case.join("start-lsn")).unwrap();
         let end = end.map(|f| std::fs::read_to_string(case.join(f)).unwrap());
         let cmd = |spool: &Path| {
-            let mut c = pglcr();
-            c.arg("decode")
-                .arg("--spool")
-                .arg(spool)
-                .arg("-p")
-                .arg(wal.path())
-                .arg("--catalog")
-                .arg(case.join("catalog.json"))
-                .args(["--start", start.trim(), "--max-lcr-size", MAX_LCR_SIZE]);
+            let mut c = support::decode_spool(spool, wal.path(), &case.join("catalog.json"));
+            c.args(["--start", start.trim(), "--max-lcr-size", MAX_LCR_SIZE]);
             if let Some(end) = &end {
                 c.args(["--end", end.trim()]);
             }

@@ -35,6 +35,9 @@ pub enum ApplyError {
     Target(String),
     #[error(transparent)]
     Stream(#[from] StreamError),
+    /// A deadlock or serialization failure: the target transaction is tried again.
+    #[error(transparent)]
+    Retryable(Box<ApplyError>),
     #[error("applying source transaction {xid} (commit {commit_lsn}) from \"{}\"{}: {message}", .file.display(), .relation.as_deref().map(|r| format!(", relation {r}")).unwrap_or_default())]
     Change {
         file: PathBuf,
@@ -186,7 +189,22 @@ CREATE TABLE IF NOT EXISTS pglcr.apply_stats (
 ";
 
 fn target_error(e: &postgres::Error) -> ApplyError {
-    ApplyError::Target(pgconn::error_text(e))
+    retry_if_transient(e, ApplyError::Target(pgconn::error_text(e)))
+}
+
+/// Marks `err`, made from `e`, as retryable when the server reported a deadlock or a
+/// serialization failure (by SQLSTATE: the message text depends on lc_messages).
+fn retry_if_transient(e: &postgres::Error, err: ApplyError) -> ApplyError {
+    use postgres::error::SqlState;
+    match e.code() {
+        Some(c)
+            if *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE =>
+        {
+            ApplyError::Retryable(Box::new(err))
+        }
+        _ => err,
+    }
 }
 
 /// `"schema"."name"`: always quoted, which every PostgreSQL version reads the same way.
@@ -390,13 +408,9 @@ struct Applier {
 
 const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The outcome of one statement.
-enum Outcome {
-    Rows(u64),
-}
-
 impl Applier {
-    fn execute(&mut self, s: &Sql) -> Result<Outcome, postgres::Error> {
+    /// Runs a change statement, prepared once per shape; returns the rows it touched.
+    fn execute(&mut self, s: &Sql) -> Result<u64, postgres::Error> {
         let stmt = match self.statements.get(&s.key) {
             Some(st) => st.clone(),
             None => {
@@ -411,7 +425,7 @@ impl Applier {
             .iter()
             .map(|p| p as &(dyn postgres::types::ToSql + Sync))
             .collect();
-        Ok(Outcome::Rows(self.client.execute(&stmt, &params)?))
+        self.client.execute(&stmt, &params)
     }
 
     /// The target's row with the key of `row`, for the conflict log.
@@ -497,20 +511,21 @@ impl Applier {
             })
         };
         let db = |rel: &RelationInfo, row: &[Datum], e: postgres::Error| {
-            fail(
+            let err = fail(
                 Some(rel),
                 format!(
                     "{}; row {}",
                     pgconn::error_text(&e),
                     row_json(rel, row, None)
                 ),
-            )
+            );
+            retry_if_transient(&e, err)
         };
         match change {
             Frame::Insert { rel, new, .. } => {
                 let rel = rel_of(*rel)?;
                 let sql = insert_sql(rel, new, true).map_err(|m| fail(Some(rel), m))?;
-                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                let n = self.execute(&sql).map_err(|e| db(rel, new, e))?;
                 self.counters.inserts += 1;
                 if n == 0 {
                     self.counters.insert_conflicts += 1;
@@ -560,7 +575,7 @@ impl Applier {
                 }
                 let key_row = old.as_deref().unwrap_or(new);
                 let sql = update_sql(rel, key_row, new);
-                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                let n = self.execute(&sql).map_err(|e| db(rel, new, e))?;
                 self.counters.updates += 1;
                 if n == 0 {
                     self.counters.update_conflicts += 1;
@@ -603,7 +618,7 @@ impl Applier {
                     return self.unkeyed(txn, rel, "delete", old.as_deref().unwrap_or(&[]));
                 };
                 let sql = delete_sql(rel, old);
-                let Outcome::Rows(n) = self.execute(&sql).map_err(|e| db(rel, old, e))?;
+                let n = self.execute(&sql).map_err(|e| db(rel, old, e))?;
                 self.counters.deletes += 1;
                 if n == 0 {
                     self.counters.delete_conflicts += 1;
@@ -640,7 +655,7 @@ impl Applier {
                 }
                 self.client
                     .batch_execute(&truncate_sql(&names, change))
-                    .map_err(|e| fail(None, pgconn::error_text(&e)))?;
+                    .map_err(|e| retry_if_transient(&e, fail(None, pgconn::error_text(&e))))?;
                 self.counters.truncates += 1;
             }
             // Transactional messages carry nothing for tables.
@@ -969,15 +984,6 @@ fn sub(a: &Counters, b: &Counters) -> Counters {
     }
 }
 
-/// SQLSTATEs after which the whole target transaction is tried again.
-fn retryable(e: &ApplyError) -> bool {
-    let msg = match e {
-        ApplyError::Change { message, .. } | ApplyError::Target(message) => message,
-        _ => return false,
-    };
-    msg.contains("deadlock detected") || msg.contains("could not serialize access")
-}
-
 /// The origin name when none is given: one per source system and database.
 fn default_origin(dir: &std::path::Path) -> Result<Option<String>, ApplyError> {
     let files = crate::lcr::list_dir(dir).map_err(|source| {
@@ -1179,12 +1185,14 @@ fn apply_group(
             Err(e) => {
                 let _ = applier.client.batch_execute("ROLLBACK");
                 applier.counters = before.clone();
-                if attempt < ATTEMPTS && retryable(&e) {
-                    applier.counters.retries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50 << attempt));
-                    continue;
+                match e {
+                    ApplyError::Retryable(_) if attempt < ATTEMPTS => {
+                        applier.counters.retries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(50 << attempt));
+                    }
+                    ApplyError::Retryable(inner) => return Err(*inner),
+                    e => return Err(e),
                 }
-                return Err(e);
             }
         }
     }

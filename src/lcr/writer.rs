@@ -228,12 +228,9 @@ impl<'c> Writer<'c> {
             last_time: 0,
             flags: if continued { FLAG_CONTINUED } else { 0 },
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .tempfile_in(&self.settings.dir)
-            .map_err(|e| self.io(e))?;
+        let mut tmp =
+            crate::durable::temp_file_for(&self.settings.dir.join(name.to_string()), 0o644)
+                .map_err(|e| self.io(e))?;
         let bytes = header.encode();
         tmp.write_all(&bytes).map_err(|e| self.io(e))?;
         self.file = Some(OpenFile {
@@ -382,7 +379,6 @@ impl<'c> Writer<'c> {
         f.write_all(&crc.to_le_bytes()).map_err(io)?;
         f.seek(SeekFrom::Start(0)).map_err(io)?;
         f.write_all(&file.header.encode()).map_err(io)?;
-        f.sync_all().map_err(io)?;
         let size = file.size + (body.len() + 4) as u64;
         let path = dir.join(file.name.to_string());
         if path.exists() {
@@ -394,10 +390,7 @@ impl<'c> Writer<'c> {
                 return Err(WriteError::Conflict { path });
             }
         } else {
-            file.tmp.persist(&path).map_err(|e| io(e.error))?;
-            std::fs::File::open(&dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io)?;
+            crate::durable::publish(file.tmp, &path).map_err(io)?;
         }
         self.last_name = Some(file.name);
         self.published_pos = Some(end);

@@ -217,10 +217,10 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// wal2json's `split_string_to_list`: names separated by `separator` with optional
-/// whitespace around them; a backslash makes the next character part of the name (the
-/// backslash is kept). `None` on invalid syntax.
-fn split_list(raw: &str, separator: u8) -> Option<Vec<String>> {
+/// The items of a wal2json list option: separated by `separator` with optional whitespace
+/// around them; a backslash makes the next character part of the item (the backslash is
+/// kept). `None` on invalid syntax, or on an empty item unless `allow_empty`.
+fn split_items(raw: &str, separator: u8, allow_empty: bool) -> Option<Vec<&[u8]>> {
     let b = raw.as_bytes();
     let mut i = 0;
     while i < b.len() && is_space(b[i]) {
@@ -240,7 +240,7 @@ fn split_list(raw: &str, separator: u8) -> Option<Vec<String>> {
         }
         let end = i.min(b.len());
         i = end;
-        if start == end {
+        if start == end && !allow_empty {
             return None;
         }
         while i < b.len() && is_space(b[i]) {
@@ -257,54 +257,28 @@ fn split_list(raw: &str, separator: u8) -> Option<Vec<String>> {
         } else {
             return None;
         };
-        out.push(String::from_utf8_lossy(&b[start..end]).into_owned());
+        out.push(&b[start..end]);
         if done {
             return Some(out);
         }
     }
 }
 
-/// wal2json's `split_string_to_oid_list`: as [`split_list`] (empty items allowed), each item
-/// read with `atoi`.
+/// wal2json's `split_string_to_list`.
+fn split_list(raw: &str, separator: u8) -> Option<Vec<String>> {
+    let items = split_items(raw, separator, false)?;
+    Some(
+        items
+            .into_iter()
+            .map(|i| String::from_utf8_lossy(i).into_owned())
+            .collect(),
+    )
+}
+
+/// wal2json's `split_string_to_oid_list`: empty items allowed, each item read with `atoi`.
 fn split_oid_list(raw: &str) -> Option<Vec<u32>> {
-    let b = raw.as_bytes();
-    let mut i = 0;
-    while i < b.len() && is_space(b[i]) {
-        i += 1;
-    }
-    let mut out = Vec::new();
-    if i == b.len() {
-        return Some(out);
-    }
-    loop {
-        let start = i;
-        while i < b.len() && b[i] != b',' && !is_space(b[i]) {
-            if b[i] == b'\\' {
-                i += 1;
-            }
-            i += 1;
-        }
-        let end = i.min(b.len());
-        i = end;
-        while i < b.len() && is_space(b[i]) {
-            i += 1;
-        }
-        let done = if i < b.len() && b[i] == b',' {
-            i += 1;
-            while i < b.len() && is_space(b[i]) {
-                i += 1;
-            }
-            false
-        } else if i == b.len() {
-            true
-        } else {
-            return None;
-        };
-        out.push(atoi(&b[start..end]) as u32);
-        if done {
-            return Some(out);
-        }
-    }
+    let items = split_items(raw, b',', true)?;
+    Some(items.into_iter().map(|i| atoi(i) as u32).collect())
 }
 
 fn atoi(b: &[u8]) -> i32 {

@@ -15,6 +15,19 @@ pub fn pglcr() -> Command {
     c
 }
 
+/// `pglcr decode --spool SPOOL -p WAL --catalog CATALOG`; the caller adds the rest.
+pub fn decode_spool(spool: &Path, wal: &Path, catalog: &Path) -> Command {
+    let mut c = pglcr();
+    c.arg("decode")
+        .arg("--spool")
+        .arg(spool)
+        .arg("-p")
+        .arg(wal)
+        .arg("--catalog")
+        .arg(catalog);
+    c
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
