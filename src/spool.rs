@@ -187,10 +187,12 @@ pub struct Summary {
     pub state: Option<State>,
 }
 
-/// Holds the spool's lock for the lifetime of the run.
-struct Lock(#[allow(dead_code)] File);
+/// The spool's lock, held for the lifetime of a run by every command that changes the spool
+/// (decode, retain); released when dropped.
+pub struct SpoolLock(#[allow(dead_code)] File);
 
-fn lock(spool: &Path) -> Result<Lock, SpoolError> {
+/// Takes the spool's lock without waiting: another process holding it is `SpoolError::Locked`.
+pub fn lock(spool: &Path) -> Result<SpoolLock, SpoolError> {
     let path = spool.join(LOCK_FILE);
     let file = File::options()
         .create(true)
@@ -203,7 +205,7 @@ fn lock(spool: &Path) -> Result<Lock, SpoolError> {
             source,
         })?;
     match file.try_lock() {
-        Ok(()) => Ok(Lock(file)),
+        Ok(()) => Ok(SpoolLock(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(SpoolError::Locked {
             spool: spool.to_path_buf(),
         }),
