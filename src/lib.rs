@@ -11,6 +11,7 @@ pub mod logical;
 pub mod output;
 pub mod pgconn;
 pub mod rmgr;
+pub mod ship;
 pub mod spool;
 pub mod tuple;
 pub mod units;

@@ -1,0 +1,3 @@
+//! Shipping LCR files from a spool to destinations.
+
+pub mod state;
