@@ -186,6 +186,81 @@ pub enum Command {
                       pglcr restore 000000010000000000000003 /tmp/000000010000000000000003 --from /mnt/wal-archive"
     )]
     Restore(RestoreArgs),
+
+    /// Remove archived WAL and LCR files no consumer needs any more
+    #[command(
+        long_about = "Remove WAL segments from an archive directory and LCR files from spools \
+                      once no consumer needs them, and never sooner: pglcr's wal_keep_size and \
+                      replication-slot retention for files outside PostgreSQL.\n\n\
+                      What is needed is read, never guessed: each spool's decoder needs WAL from \
+                      its restart_lsn on (state.json; before its first run, from the catalog's \
+                      LSN); as archive_cleanup_command, the standby needs WAL from the segment \
+                      it names (%r) on; each ship destination (SPOOL/ship/NAME.json) needs the \
+                      LCR files after the last one it acknowledged; each registered apply \
+                      consumer needs the files holding commits after the position it applied \
+                      (read from its target database, or from an acknowledgement file it ships \
+                      back). A spool with no destination and no consumer keeps its LCR files.\n\n\
+                      Consumers are registered once and kept in the spool \
+                      (SPOOL/consumers/NAME.json), so that every later run, from cron or \
+                      --interval, counts them: --register NAME=CONNSTR (a libpq connection \
+                      string or URI of the target; the position is the replication origin or \
+                      pglcr.apply_progress row pglcr apply keeps there, origin name \
+                      pglcr_<system identifier>_<database oid> unless --origin says otherwise) \
+                      or --register NAME=file:PATH (a JSON file {\"format\": \
+                      \"pglcr-apply-ack\", \"format_version\": 1, \"applied_lsn\": \"X/X\"}). \
+                      A consumer whose position cannot be read keeps every file, and the run \
+                      exits 1.\n\n\
+                      Keep policies keep more: --keep-segments and --keep-size keep that much WAL \
+                      before the oldest segment needed, --keep-age keeps files modified within \
+                      that time (durations as PostgreSQL settings: 30s, 3min, 12h, 7d). \
+                      --max-size caps what the archive and the spools' LCR files hold together: \
+                      when keeping what consumers need would exceed it, pglcr retain removes \
+                      what it may, names each consumer and what it holds back, and exits 3. \
+                      With --allow-consumer-loss it removes the oldest files consumers still \
+                      need (LCR files first, then WAL) down to the cap, after marking those \
+                      consumers broken in their state with a message naming the file removed: \
+                      they then fail clearly instead of skipping data. Keep policies are never \
+                      overridden. History files (*.history) and names not recognised are never \
+                      removed.\n\n\
+                      Without --confirm nothing is removed: the run prints what would go, and \
+                      why each kept file is kept. With --confirm the spools are locked (as \
+                      decode locks them), files are unlinked in name order and each directory \
+                      is synced once; the run is recorded in SPOOL/retain.json for pglcr \
+                      status. --interval repeats the run (default every 3min).\n\n\
+                      Exit status: 0 on success; 1 on errors (including consumers whose \
+                      position could not be read); 3 when --max-size cannot be met without \
+                      losing what a consumer needs; 75 when a spool is locked by another pglcr \
+                      process (try again later).",
+        after_help = "Examples:\n  pglcr retain --archive /mnt/wal-archive --spool /var/lib/pglcr/sales\n  \
+                      pglcr retain --archive /mnt/wal-archive --spool /var/lib/pglcr/sales --keep-size 1GB --keep-age 2d --confirm\n  \
+                      pglcr retain --spool /var/lib/pglcr/sales --register dr1='host=dr1 dbname=sales user=pglcr'\n  \
+                      pglcr retain --spool /var/lib/pglcr/sales --register dr2=file:/var/lib/pglcr/acks/dr2.json\n  \
+                      pglcr retain --archive /mnt/wal-archive --spool /var/lib/pglcr/sales --max-size 200GB --confirm --interval\n  \
+                      archive_cleanup_command = 'pglcr retain --confirm --archive-cleanup /mnt/wal-archive %r'"
+    )]
+    Retain(RetainArgs),
+
+    /// Show where each stage of the pipeline stands, for people and for monitoring
+    #[command(
+        long_about = "Show the state of the pipeline, per stage: the archive (segments, bytes, \
+                      newest segment), each spool's decoder (resume and restart positions, last \
+                      LCR file, newest commit decoded, WAL not yet decoded), each ship \
+                      destination and each registered apply consumer (position, lag in bytes \
+                      and in seconds of commit time behind the newest decoded commit, LCR files \
+                      and bytes kept for it, broken or unreadable), what holds retention back, \
+                      and the last pglcr retain --confirm run with its errors.\n\n\
+                      --format json prints the same as one JSON document; --format prometheus \
+                      prints metrics named pglcr_* with spool, destination and consumer labels \
+                      in the text format node_exporter's textfile collector reads. -o FILE \
+                      writes the output durably under a temporary name first, as the textfile \
+                      collector needs.\n\n\
+                      Exit status: 0 when every stage could be read and none is broken; 1 \
+                      otherwise (the output still shows everything that could be read).",
+        after_help = "Examples:\n  pglcr status --archive /mnt/wal-archive --spool /var/lib/pglcr/sales\n  \
+                      pglcr status --spool /var/lib/pglcr/sales --format json\n  \
+                      pglcr status --archive /mnt/wal-archive --spool /var/lib/pglcr/sales --format prometheus -o /var/lib/node_exporter/pglcr.prom"
+    )]
+    Status(StatusArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -633,4 +708,89 @@ pub struct RestoreArgs {
     /// Archive directory
     #[arg(long = "from", value_name = "DIR")]
     pub from: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct RetainArgs {
+    /// The WAL archive directory
+    #[arg(long = "archive", value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+
+    /// A spool whose decoder, destinations and consumers count (repeatable)
+    #[arg(long = "spool", value_name = "DIR")]
+    pub spools: Vec<PathBuf>,
+
+    /// As archive_cleanup_command: remove archived WAL before segment %r
+    #[arg(long = "archive-cleanup", num_args = 2, value_names = ["ARCHIVEDIR", "SEGMENT"])]
+    pub archive_cleanup: Option<Vec<String>>,
+
+    /// Keep this many segments before the oldest one needed
+    #[arg(long = "keep-segments", value_name = "N", default_value_t = 0)]
+    pub keep_segments: u64,
+
+    /// Keep this much WAL before the oldest segment needed (e.g. 1GB)
+    #[arg(long = "keep-size", value_name = "SIZE")]
+    pub keep_size: Option<String>,
+
+    /// Keep files modified within this time (e.g. 12h, 7d)
+    #[arg(long = "keep-age", value_name = "DURATION")]
+    pub keep_age: Option<String>,
+
+    /// The most the archive and the spools' LCR files may hold together (e.g. 200GB)
+    #[arg(long = "max-size", value_name = "SIZE")]
+    pub max_size: Option<String>,
+
+    /// Under --max-size, remove files consumers still need and mark them broken
+    #[arg(long = "allow-consumer-loss", requires = "max_size")]
+    pub allow_consumer_loss: bool,
+
+    /// Remove the files (without it, only show what would be removed)
+    #[arg(long = "confirm")]
+    pub confirm: bool,
+
+    /// Run again every DURATION, until stopped
+    #[arg(long = "interval", value_name = "DURATION", num_args = 0..=1, default_missing_value = "3min")]
+    pub interval: Option<String>,
+
+    /// Register an apply consumer with the spool: NAME=CONNSTR or NAME=file:PATH (then exit)
+    #[arg(long = "register", value_name = "NAME=SOURCE", conflicts_with_all = ["unregister", "confirm", "interval"])]
+    pub register: Option<String>,
+
+    /// With --register: the replication origin (or progress row) name on the target
+    #[arg(long = "origin", value_name = "NAME", requires = "register")]
+    pub origin: Option<String>,
+
+    /// Remove a consumer's registration from the spool (then exit)
+    #[arg(long = "unregister", value_name = "NAME", conflicts_with_all = ["confirm", "interval"])]
+    pub unregister: Option<String>,
+
+    /// Print only errors and the summary line
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormatArg {
+    Text,
+    Json,
+    Prometheus,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The WAL archive directory
+    #[arg(long = "archive", value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+
+    /// A spool to report on (repeatable)
+    #[arg(long = "spool", value_name = "DIR")]
+    pub spools: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = StatusFormatArg::Text)]
+    pub format: StatusFormatArg,
+
+    /// Write to FILE (replaced atomically) instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

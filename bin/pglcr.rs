@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         Command::Apply(args) => run_apply(args),
         Command::Archive(args) => run_archive(args),
         Command::Restore(args) => run_restore(args),
+        Command::Retain(args) => run_retain(args),
+        Command::Status(args) => run_status(args),
     }
 }
 
@@ -644,5 +646,173 @@ fn run_restore(args: cli::RestoreArgs) -> ExitCode {
             eprintln!("pglcr: error: {e}");
             ExitCode::from(EXIT_RESTORE_FAILED)
         }
+    }
+}
+
+/// Exit status of `pglcr retain` when --max-size cannot be met without losing what a consumer
+/// needs.
+const EXIT_OVER_CAP: u8 = 3;
+
+fn run_retain(args: cli::RetainArgs) -> ExitCode {
+    use pglcr::retain::{self, consumers, Policies, Request, RetainError};
+    use pglcr::spool::SpoolError;
+    if args.register.is_some() || args.unregister.is_some() {
+        let [spool] = args.spools.as_slice() else {
+            return usage_error(
+                "retain",
+                "--register and --unregister need exactly one --spool",
+            );
+        };
+        let result = (|| -> Result<String, RetainError> {
+            let _lock = pglcr::spool::lock(spool)?;
+            if let Some(spec) = &args.register {
+                let (name, source) = consumers::parse_spec(spec)?;
+                let c = consumers::Consumer::new(&name, &source, args.origin.clone());
+                c.save(spool)?;
+                Ok(format!("registered consumer \"{name}\" ({})", c.source()))
+            } else {
+                let name = args.unregister.as_deref().unwrap_or_default();
+                Ok(if consumers::unregister(spool, name)? {
+                    format!("unregistered consumer \"{name}\"")
+                } else {
+                    format!("consumer \"{name}\" was not registered")
+                })
+            }
+        })();
+        return match result {
+            Ok(msg) => {
+                eprintln!("pglcr: {msg}");
+                ExitCode::SUCCESS
+            }
+            Err(RetainError::Spool(e @ SpoolError::Locked { .. })) => {
+                eprintln!("pglcr: error: {e}");
+                ExitCode::from(EXIT_LOCKED)
+            }
+            Err(e) => fail(e),
+        };
+    }
+    let parsed = (|| -> Result<(Request, Option<std::time::Duration>), String> {
+        let size = |s: &Option<String>| s.as_deref().map(pglcr::units::parse_size).transpose();
+        let mut archive = args.archive.clone();
+        let mut cleanup_segment = None;
+        if let Some(v) = &args.archive_cleanup {
+            if archive.is_some() {
+                return Err(
+                    "--archive-cleanup names the archive directory; leave out --archive".into(),
+                );
+            }
+            archive = Some(v[0].clone().into());
+            cleanup_segment = Some(v[1].clone());
+        }
+        Ok((
+            Request {
+                archive,
+                spools: args.spools.clone(),
+                cleanup_segment,
+                policies: Policies {
+                    keep_segments: args.keep_segments,
+                    keep_size: size(&args.keep_size)?.unwrap_or(0),
+                    keep_age: args
+                        .keep_age
+                        .as_deref()
+                        .map(retain::parse_duration)
+                        .transpose()?,
+                    max_size: size(&args.max_size)?,
+                    allow_consumer_loss: args.allow_consumer_loss,
+                },
+                confirm: args.confirm,
+            },
+            args.interval
+                .as_deref()
+                .map(retain::parse_duration)
+                .transpose()?,
+        ))
+    })();
+    let (request, interval) = match parsed {
+        Ok(r) => r,
+        Err(e) => return usage_error("retain", e),
+    };
+    let mut status = ExitCode::SUCCESS;
+    let mut report = |result: Result<retain::Outcome, RetainError>| -> bool {
+        let mut go_on = interval.is_some();
+        status = match result {
+            Ok(outcome) => {
+                let text = outcome.report();
+                if args.quiet {
+                    print!(
+                        "{}",
+                        text.lines()
+                            .last()
+                            .map(|l| format!("{l}\n"))
+                            .unwrap_or_default()
+                    );
+                } else {
+                    print!("{text}");
+                }
+                let _ = std::io::stdout().flush();
+                for e in &outcome.errors {
+                    eprintln!("pglcr: error: {e}");
+                }
+                if outcome.over_cap.is_some() {
+                    ExitCode::from(EXIT_OVER_CAP)
+                } else if outcome.errors.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e @ RetainError::Spool(SpoolError::Locked { .. })) => {
+                eprintln!("pglcr: error: {e}");
+                ExitCode::from(EXIT_LOCKED)
+            }
+            Err(e @ RetainError::Usage(_)) => {
+                // An invalid request stays invalid: the long-running mode stops too.
+                go_on = false;
+                usage_error("retain", e)
+            }
+            Err(e) => fail(e),
+        };
+        go_on
+    };
+    match interval {
+        Some(every) => retain::run_every(&request, every, &mut report),
+        None => {
+            report(retain::run(&request));
+        }
+    }
+    status
+}
+
+fn run_status(args: cli::StatusArgs) -> ExitCode {
+    use pglcr::status::{self, Request};
+    let request = Request {
+        archive: args.archive,
+        spools: args.spools,
+    };
+    let st = match status::gather(&request) {
+        Ok(s) => s,
+        Err(e @ status::StatusError::Usage(_)) => return usage_error("status", e),
+        Err(e) => return fail(e),
+    };
+    let text = match args.format {
+        cli::StatusFormatArg::Text => status::render_text(&st),
+        cli::StatusFormatArg::Json => status::render_json(&st),
+        cli::StatusFormatArg::Prometheus => status::render_prometheus(&st),
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
+                return fail(format!("could not write \"{}\": {e}", path.display()));
+            }
+        }
+        None => {
+            print!("{text}");
+            let _ = std::io::stdout().flush();
+        }
+    }
+    if st.problems() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
