@@ -1,0 +1,375 @@
+//! `pglcr retain` on a real pipeline: a source cluster archiving with `pglcr archive`,
+//! `pglcr decode --spool`, two ship destinations and `pglcr apply` of one of them into a real
+//! target. Retention keeps what a stalled destination needs and says so, lets it go once the
+//! destination caught up, refuses a size cap that would lose it, and with
+//! --allow-consumer-loss marks it broken while the other one goes on. As
+//! archive_cleanup_command it removes what pg_archivecleanup removes.
+
+mod support;
+
+use std::path::Path;
+
+use pglcr::lcr::LcrName;
+use pglcr::ship::state::DestinationState;
+use support::pipeline::{
+    apply, conninfo, file_names, lcr_names, ship_copy, table_text, target_for, Source,
+};
+use support::{pg_bin, pglcr, run_ok};
+
+const SCHEMA: &str = "CREATE TABLE t (id int PRIMARY KEY, v text, n int);";
+
+/// Transactions enough for several 1 MB segments and many 64 kB LCR files.
+fn workload(source: &Source, round: u32) {
+    let mut s = String::new();
+    for k in 0..8 {
+        let base = round * 100_000 + k * 1000;
+        s.push_str(&format!(
+            "INSERT INTO t SELECT g, repeat(md5(g::text), 4), 0 FROM generate_series({}, {}) g;\n\
+             UPDATE t SET n = n + 1 WHERE id % 7 = {};\n",
+            base + 1,
+            base + 1000,
+            k % 7
+        ));
+    }
+    source.cluster.psql_script(&s);
+    source.archive_now();
+}
+
+fn retain(args: &[&str]) -> std::process::Output {
+    pglcr().arg("retain").args(args).output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn acked(spool: &Path, name: &str) -> String {
+    DestinationState::load(spool, name)
+        .unwrap()
+        .unwrap()
+        .acked
+        .unwrap()
+}
+
+/// The archive's segment files from the one holding `lsn` on, and the ones before it.
+fn split_archive(archive: &Path, restart_segment: &str) -> (Vec<String>, Vec<String>) {
+    file_names(archive)
+        .into_iter()
+        .filter(|n| n.len() == 24)
+        .partition(|n| n[8..] >= restart_segment[8..])
+}
+
+fn restart_segment(spool: &Path) -> String {
+    let st = pglcr::spool::State::load(spool).unwrap().unwrap();
+    let lsn: pglcr::wal::lsn::Lsn = st.restart_lsn.parse().unwrap();
+    pglcr::wal::lsn::segment_file_name(
+        st.timeline,
+        lsn.0 / st.wal_segment_size,
+        st.wal_segment_size,
+    )
+}
+
+#[test]
+fn a_stalled_destination_keeps_its_files_until_it_catches_up() {
+    let source = Source::start(SCHEMA);
+    let spool = tempfile::tempdir().unwrap();
+    let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sp = spool.path();
+    let target = target_for(&source.cluster);
+    let spool_arg = sp.to_str().unwrap();
+    let archive_arg = source.archive.path().to_str().unwrap();
+    run_ok(pglcr().args([
+        "retain",
+        "--spool",
+        spool_arg,
+        "--register",
+        &format!("t1={}", conninfo(&target)),
+    ]));
+
+    workload(&source, 0);
+    run_ok(&mut source.decode(sp));
+    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    run_ok(&mut apply(dr1.path(), &target));
+    let dr2_acked = acked(sp, "dr2");
+
+    // dr2 stalls while the others go on.
+    workload(&source, 1);
+    run_ok(&mut source.decode(sp));
+    assert!(ship_copy(sp, "dr1", dr1.path(), None).unwrap() > 0);
+    run_ok(&mut apply(dr1.path(), &target));
+    let before = lcr_names(sp);
+    let archived_before = file_names(source.archive.path());
+
+    let dry = retain(&["--archive", archive_arg, "--spool", spool_arg]);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let out = text(&dry.stdout);
+    assert!(
+        out.contains(&format!(
+            "destination \"dr2\" has acknowledged only up to {dr2_acked}"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("would remove"), "{out}");
+    assert_eq!(lcr_names(sp), before, "a dry run removes nothing");
+    assert_eq!(file_names(source.archive.path()), archived_before);
+
+    let run = retain(&["--archive", archive_arg, "--spool", spool_arg, "--confirm"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let dr2_name = LcrName::parse(&dr2_acked).unwrap();
+    let kept = lcr_names(sp);
+    let want: Vec<String> = before
+        .iter()
+        .filter(|n| LcrName::parse(n).unwrap() > dr2_name)
+        .cloned()
+        .collect();
+    assert!(!want.is_empty() && want.len() < before.len());
+    assert_eq!(
+        kept, want,
+        "exactly the files dr2 has not acknowledged are kept"
+    );
+    let (_, older) = split_archive(source.archive.path(), &restart_segment(sp));
+    assert!(
+        older.is_empty(),
+        "WAL before the decoder's need is removed: {older:?}"
+    );
+
+    // The status tells who holds what back.
+    let st = pglcr()
+        .args([
+            "status",
+            "--archive",
+            archive_arg,
+            "--spool",
+            spool_arg,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", text(&st.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    let s = &json["spools"][0];
+    let dest = |n: &str| {
+        s["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(dest("dr1")["files_held"], 0);
+    assert_eq!(dest("dr2")["files_held"].as_u64(), Some(want.len() as u64));
+    assert!(dest("dr2")["lag_bytes"].as_u64().unwrap() > 0);
+    assert!(dest("dr2")["lag_seconds"].as_f64().is_some());
+    let holders: Vec<&str> = s["retention_held_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["holder"].as_str().unwrap())
+        .collect();
+    assert!(holders.contains(&"destination \"dr2\""), "{holders:?}");
+    let consumer = &s["consumers"][0];
+    assert_eq!(consumer["name"], "t1");
+    assert_eq!(consumer["lag_bytes"], 0, "{consumer}");
+    assert!(s["last_retain"]["removed_files"].as_u64().unwrap() > 0);
+    let prom = pglcr()
+        .args([
+            "status",
+            "--archive",
+            archive_arg,
+            "--spool",
+            spool_arg,
+            "--format",
+            "prometheus",
+        ])
+        .output()
+        .unwrap();
+    let prom = text(&prom.stdout);
+    assert!(
+        prom.contains(&format!(
+            "pglcr_ship_files_held{{spool=\"{spool_arg}\",destination=\"dr2\"}} {}",
+            want.len()
+        )),
+        "{prom}"
+    );
+    assert!(
+        prom.contains("# TYPE pglcr_apply_lag_bytes gauge"),
+        "{prom}"
+    );
+
+    // The decoder still finds all the WAL it needs, dr2 catches up from the spool, the
+    // consumer applies; then the files go.
+    workload(&source, 2);
+    run_ok(&mut source.decode(sp));
+    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    assert_eq!(lcr_names(dr1.path()), lcr_names(dr2.path()));
+    for n in lcr_names(dr1.path()) {
+        assert!(
+            std::fs::read(dr1.path().join(&n)).unwrap()
+                == std::fs::read(dr2.path().join(&n)).unwrap(),
+            "{n} differs between the destinations"
+        );
+    }
+    // Not applied yet: the registered consumer holds the newest files.
+    let run = retain(&["--archive", archive_arg, "--spool", spool_arg, "--confirm"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let out = text(&run.stdout);
+    assert!(
+        out.contains("consumer \"t1\" has applied only up to"),
+        "{out}"
+    );
+    assert!(!lcr_names(sp).is_empty());
+    run_ok(&mut apply(dr1.path(), &target));
+    let run = retain(&["--archive", archive_arg, "--spool", spool_arg, "--confirm"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(lcr_names(sp).is_empty(), "{}", text(&run.stdout));
+    assert_eq!(table_text(&source.cluster, "t"), table_text(&target, "t"));
+}
+
+#[test]
+fn max_size_refuses_then_marks_the_stalled_destination_broken() {
+    let source = Source::start(SCHEMA);
+    let spool = tempfile::tempdir().unwrap();
+    let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sp = spool.path();
+    let target = target_for(&source.cluster);
+    let spool_arg = sp.to_str().unwrap();
+    let archive_arg = source.archive.path().to_str().unwrap();
+
+    workload(&source, 0);
+    run_ok(&mut source.decode(sp));
+    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), Some(1)).unwrap();
+    run_ok(&mut apply(dr1.path(), &target));
+    let dr2_acked = acked(sp, "dr2");
+    let lcr_before = lcr_names(sp);
+
+    // The cap leaves room for the WAL the decoder needs, not for dr2's backlog.
+    let (needed, _) = split_archive(source.archive.path(), &restart_segment(sp));
+    let wal_needed: u64 = needed
+        .iter()
+        .map(|n| {
+            std::fs::metadata(source.archive.path().join(n))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    let cap = (wal_needed + 1024).to_string();
+    let refused = retain(&[
+        "--archive",
+        archive_arg,
+        "--spool",
+        spool_arg,
+        "--max-size",
+        &cap,
+        "--confirm",
+    ]);
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("destination \"dr2\" holds")
+            && err.contains(&format!("has acknowledged only up to {dr2_acked}")),
+        "{err}"
+    );
+    let dr2_needs: Vec<String> = lcr_before
+        .iter()
+        .filter(|n| **n > dr2_acked)
+        .cloned()
+        .collect();
+    assert_eq!(lcr_names(sp), dr2_needs, "only what dr2 has is removed");
+    assert!(DestinationState::load(sp, "dr2")
+        .unwrap()
+        .unwrap()
+        .broken
+        .is_none());
+
+    let run = retain(&[
+        "--archive",
+        archive_arg,
+        "--spool",
+        spool_arg,
+        "--max-size",
+        &cap,
+        "--allow-consumer-loss",
+        "--confirm",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}\n{}",
+        text(&run.stdout),
+        text(&run.stderr)
+    );
+    assert!(lcr_names(sp).is_empty());
+    let broken = DestinationState::load(sp, "dr2")
+        .unwrap()
+        .unwrap()
+        .broken
+        .unwrap();
+    assert!(
+        broken.starts_with(&format!(
+            "LCR file {} has already been removed by pglcr retain at",
+            dr2_needs[0]
+        )),
+        "{broken}"
+    );
+    let err = ship_copy(sp, "dr2", dr2.path(), None).unwrap_err();
+    assert!(err.contains("has already been removed"), "{err}");
+    let st = pglcr()
+        .args(["status", "--spool", spool_arg])
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(1));
+    assert!(
+        text(&st.stdout).contains("BROKEN: LCR file"),
+        "{}",
+        text(&st.stdout)
+    );
+
+    // The decoder and dr1 go on.
+    workload(&source, 1);
+    run_ok(&mut source.decode(sp));
+    assert!(ship_copy(sp, "dr1", dr1.path(), None).unwrap() > 0);
+    run_ok(&mut apply(dr1.path(), &target));
+    assert_eq!(table_text(&source.cluster, "t"), table_text(&target, "t"));
+}
+
+#[test]
+fn archive_cleanup_removes_what_pg_archivecleanup_removes() {
+    let names = [
+        "000000010000000000000001",
+        "000000010000000000000002.partial",
+        "000000010000000000000003.00000028.backup",
+        "000000010000000000000004",
+        "000000020000000000000004",
+        "000000020000000000000005",
+        "00000002.history",
+        "000000010000000100000001",
+        "other.txt",
+    ];
+    let ours = tempfile::tempdir().unwrap();
+    let theirs = tempfile::tempdir().unwrap();
+    for n in names {
+        std::fs::write(ours.path().join(n), b"x").unwrap();
+        std::fs::write(theirs.path().join(n), b"x").unwrap();
+    }
+    let keep_from = "000000020000000000000004";
+    run_ok(
+        std::process::Command::new(pg_bin("pg_archivecleanup"))
+            .arg(theirs.path())
+            .arg(keep_from),
+    );
+    run_ok(
+        pglcr()
+            .args(["retain", "--confirm", "--archive-cleanup"])
+            .arg(ours.path())
+            .arg(keep_from),
+    );
+    let mut want = file_names(theirs.path());
+    // pg_archivecleanup 15 leaves backup history files; we remove those before %r too, as
+    // pg_archivecleanup -b (PostgreSQL 17) does.
+    want.retain(|n| !n.ends_with(".backup"));
+    assert_eq!(file_names(ours.path()), want);
+}
