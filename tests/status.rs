@@ -1,0 +1,223 @@
+//! `pglcr status` over real WAL (testdata/pg15-logical-big) decoded into a spool, with two
+//! destinations at different positions and an apply consumer acknowledging by file: every
+//! figure is checked against the LCR headers and the WAL, in the three formats; broken and
+//! unreadable stages make the exit status 1.
+
+mod support;
+
+use std::path::Path;
+
+use pglcr::lcr::{self, LcrFile};
+use support::pipeline::ship_copy;
+use support::{pglcr, run_ok, testdata, unpack_wal};
+
+fn case() -> std::path::PathBuf {
+    testdata().join("pg15-logical-big")
+}
+
+fn status(args: &[&str]) -> (Option<i32>, String) {
+    let out = pglcr().arg("status").args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn header(path: &Path) -> pglcr::lcr::format::Header {
+    LcrFile::open(path).unwrap().header
+}
+
+#[test]
+fn positions_lags_and_holders_in_text_json_and_prometheus() {
+    let wal = unpack_wal(&case());
+    let spool = tempfile::tempdir().unwrap();
+    let sp = spool.path();
+    let start = std::fs::read_to_string(case().join("start-lsn")).unwrap();
+    run_ok(
+        support::decode_spool(sp, wal.path(), &case().join("catalog.json")).args([
+            "--start",
+            start.trim(),
+            "--max-lcr-size",
+            "64kB",
+        ]),
+    );
+    let files = lcr::list_dir(sp).unwrap();
+    assert!(files.len() > 10);
+    let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), Some(3)).unwrap();
+    // The consumer applied the first file's commit, not the big transaction after it.
+    let applied = header(&files[0].1).last_lsn;
+    let ack = sp.join("ack.json");
+    std::fs::write(
+        &ack,
+        format!(
+            r#"{{"format":"pglcr-apply-ack","format_version":1,"applied_lsn":"{}"}}"#,
+            pglcr::wal::lsn::Lsn(applied.0 + 1)
+        ),
+    )
+    .unwrap();
+    let spool_arg = sp.to_str().unwrap();
+    run_ok(pglcr().args([
+        "retain",
+        "--spool",
+        spool_arg,
+        "--register",
+        &format!("remote=file:{}", ack.display()),
+    ]));
+
+    let wal_arg = wal.path().to_str().unwrap();
+    let (code, json) = status(&[
+        "--archive",
+        wal_arg,
+        "--spool",
+        spool_arg,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let newest = header(&files.last().unwrap().1);
+    let s = &v["spools"][0];
+    let d = &s["decode"];
+    assert_eq!(d["lcr_files"].as_u64(), Some(files.len() as u64));
+    assert_eq!(d["newest_commit_lsn"], newest.last_lsn.to_string());
+    let state = pglcr::spool::State::load(sp).unwrap().unwrap();
+    assert_eq!(d["resume_lsn"], state.resume_lsn);
+    assert_eq!(d["last_file"], state.last_file.unwrap());
+    let segs = std::fs::read_dir(wal.path()).unwrap().count() as u64;
+    assert_eq!(v["archive"]["segments"].as_u64(), Some(segs));
+    // The archive ends where the newest segment ends; decode is behind by what follows resume.
+    let end: pglcr::wal::lsn::Lsn = v["archive"]["newest_end_lsn"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let resume: pglcr::wal::lsn::Lsn = state.resume_lsn.parse().unwrap();
+    assert_eq!(d["lag_bytes"].as_u64(), Some(end.0 - resume.0));
+
+    let dest = |i: usize| &s["destinations"][i];
+    assert_eq!(dest(0)["name"], "dr1");
+    assert_eq!(
+        (
+            dest(0)["files_held"].as_u64(),
+            dest(0)["lag_bytes"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert_eq!(dest(1)["name"], "dr2");
+    assert_eq!(dest(1)["files_held"].as_u64(), Some(files.len() as u64 - 3));
+    let h3 = header(&files[2].1);
+    assert_eq!(dest(1)["position_file"], files[2].0.to_string());
+    assert_eq!(
+        dest(1)["lag_bytes"].as_u64(),
+        Some(newest.last_lsn.0 - h3.last_lsn.0)
+    );
+    assert_eq!(
+        dest(1)["lag_seconds"].as_f64(),
+        Some((newest.last_time - h3.last_time) as f64 / 1e6)
+    );
+    let c = &s["consumers"][0];
+    assert_eq!(c["name"], "remote");
+    let unapplied = files
+        .iter()
+        .filter(|(_, p)| header(p).last_lsn.0 > applied.0)
+        .count() as u64;
+    assert_eq!(unapplied, files.len() as u64 - 1);
+    assert_eq!(c["files_held"].as_u64(), Some(unapplied));
+    assert_eq!(
+        c["lag_bytes"].as_u64(),
+        Some(newest.last_lsn.0 - applied.0 - 1)
+    );
+    let holders: Vec<&str> = s["retention_held_by"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["holder"].as_str().unwrap())
+        .collect();
+    assert!(
+        holders.contains(&"destination \"dr2\"") && holders.contains(&"consumer \"remote\""),
+        "{holders:?}"
+    );
+
+    // Text names the same things; Prometheus is well formed and has the same figures.
+    let (_, text) = status(&["--archive", wal_arg, "--spool", spool_arg]);
+    assert!(text.contains("ship dr2 ("), "{text}");
+    assert!(
+        text.contains("retention held back by destination \"dr2\""),
+        "{text}"
+    );
+    let prom_file = sp.join("pglcr.prom");
+    run_ok(
+        pglcr()
+            .args([
+                "status",
+                "--archive",
+                wal_arg,
+                "--spool",
+                spool_arg,
+                "--format",
+                "prometheus",
+                "-o",
+            ])
+            .arg(&prom_file),
+    );
+    let prom = std::fs::read_to_string(&prom_file).unwrap();
+    let mut seen_types = Vec::new();
+    for line in prom.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap();
+            assert!(!seen_types.contains(&name), "{name} declared twice");
+            seen_types.push(name);
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (metric, value) = line.rsplit_once(' ').unwrap();
+        assert!(
+            metric.starts_with("pglcr_") && metric.ends_with('}'),
+            "{line}"
+        );
+        value.parse::<f64>().unwrap_or_else(|_| panic!("{line}"));
+    }
+    assert!(
+        prom.contains(&format!(
+            "pglcr_ship_files_held{{spool=\"{spool_arg}\",destination=\"dr2\"}} {}",
+            files.len() - 3
+        )),
+        "{prom}"
+    );
+    assert!(
+        prom.contains(&format!(
+            "pglcr_apply_lag_bytes{{spool=\"{spool_arg}\",consumer=\"remote\"}} {}",
+            newest.last_lsn.0 - applied.0 - 1
+        )),
+        "{prom}"
+    );
+
+    // A broken destination, an unreadable acknowledgement and a damaged state are reported,
+    // with exit status 1, and the rest is still shown.
+    let mut st = pglcr::ship::state::DestinationState::load(sp, "dr2")
+        .unwrap()
+        .unwrap();
+    st.broken = Some("LCR file X has already been removed".into());
+    st.save(sp).unwrap();
+    std::fs::write(&ack, "{").unwrap();
+    let (code, text) = status(&["--spool", spool_arg]);
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("BROKEN: LCR file X has already been removed"),
+        "{text}"
+    );
+    assert!(text.contains("invalid acknowledgement file"), "{text}");
+    std::fs::write(sp.join("state.json"), "{}").unwrap();
+    let (code, json) = status(&["--spool", spool_arg, "--format", "json"]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let errors = v["spools"][0]["errors"].to_string();
+    assert!(
+        errors.contains("spool state") && errors.contains("is invalid"),
+        "{errors}"
+    );
+}
