@@ -373,3 +373,176 @@ fn archive_cleanup_removes_what_pg_archivecleanup_removes() {
     want.retain(|n| !n.ends_with(".backup"));
     assert_eq!(file_names(ours.path()), want);
 }
+
+/// A small deterministic generator: the interleaving is the same on every run (seed from
+/// PGLCR_SEED to explore others).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// Runs `cmd`, killing it with SIGKILL after `kill_after_ms` when given; true when it ran to
+/// the end (then it must have succeeded).
+fn run_maybe_killed(cmd: &mut std::process::Command, kill_after_ms: Option<u64>) -> bool {
+    let Some(ms) = kill_after_ms else {
+        run_ok(cmd);
+        return true;
+    };
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    if child.try_wait().unwrap().is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        return false;
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{cmd:?}: {}", text(&out.stderr));
+    true
+}
+
+#[test]
+fn random_interleavings_never_remove_what_a_later_step_needs() {
+    let seed = std::env::var("PGLCR_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_u64);
+    let mut rng = Lcg(seed);
+    let source = Source::start(SCHEMA);
+    let target = target_for(&source.cluster);
+    let spool = tempfile::tempdir().unwrap();
+    let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let sp = spool.path();
+    let spool_arg = sp.to_str().unwrap().to_string();
+    let archive_arg = source.archive.path().to_str().unwrap().to_string();
+    run_ok(pglcr().args([
+        "retain",
+        "--spool",
+        &spool_arg,
+        "--register",
+        &format!("t1={}", conninfo(&target)),
+    ]));
+    let mut next_id = 1u64;
+    let (mut kills, mut removed_runs) = (0, 0);
+    let mut log = Vec::new();
+    for step in 0..45 {
+        let op = rng.next(7);
+        log.push(op);
+        let ctx = || format!("seed {seed:#x}, step {step}, ops so far {log:?}");
+        match op {
+            0 => {
+                let mut s = String::new();
+                for _ in 0..1 + rng.next(12) {
+                    let n = 1 + rng.next(300);
+                    s.push_str(&format!(
+                        "BEGIN; INSERT INTO t SELECT g, md5(g::text), 0 FROM generate_series({next_id}, {}) g; \
+                         UPDATE t SET n = n + 1 WHERE id % 11 = {}; DELETE FROM t WHERE id % 97 = {}; COMMIT;\n",
+                        next_id + n - 1,
+                        rng.next(11),
+                        rng.next(97)
+                    ));
+                    next_id += n;
+                }
+                source.cluster.psql_script(&s);
+                source.archive_now();
+            }
+            1 => {
+                let kill = (rng.next(2) == 0).then(|| rng.next(60));
+                if !run_maybe_killed(&mut source.decode(sp), kill) {
+                    kills += 1;
+                }
+            }
+            2 => {
+                ship_copy(sp, "dr1", dr1.path(), Some(1 + rng.next(6) as usize))
+                    .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
+            }
+            3 => {
+                ship_copy(sp, "dr2", dr2.path(), Some(1 + rng.next(6) as usize))
+                    .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
+            }
+            4 => {
+                let out = apply(dr1.path(), &target).output().unwrap();
+                assert!(out.status.success(), "{}: {}", ctx(), text(&out.stderr));
+            }
+            _ => {
+                let keep = rng.next(3).to_string();
+                let kill = (rng.next(3) == 0).then(|| rng.next(15));
+                let mut cmd = pglcr();
+                cmd.args([
+                    "retain",
+                    "--archive",
+                    &archive_arg,
+                    "--spool",
+                    &spool_arg,
+                    "--keep-segments",
+                    &keep,
+                    "--confirm",
+                    "--quiet",
+                ]);
+                if run_maybe_killed(&mut cmd, kill) {
+                    removed_runs += 1;
+                } else {
+                    kills += 1;
+                }
+            }
+        }
+    }
+    // Everything catches up; every step still finds what it needs.
+    source.archive_now();
+    run_ok(&mut source.decode(sp));
+    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    run_ok(&mut apply(dr1.path(), &target));
+    run_ok(pglcr().args([
+        "retain",
+        "--archive",
+        &archive_arg,
+        "--spool",
+        &spool_arg,
+        "--confirm",
+    ]));
+    assert!(
+        kills > 0 && removed_runs > 0,
+        "kills {kills}, retain runs {removed_runs}"
+    );
+    assert_eq!(
+        table_text(&source.cluster, "t"),
+        table_text(&target, "t"),
+        "seed {seed:#x}"
+    );
+    // Both destinations hold exactly what one uninterrupted decode of all the WAL writes.
+    let reference = tempfile::tempdir().unwrap();
+    run_ok(
+        support::decode_spool(reference.path(), source.full.path(), &source.catalog).args([
+            "--start",
+            &source.start,
+            "--max-lcr-size",
+            "64kB",
+        ]),
+    );
+    let want = lcr_names(reference.path());
+    assert!(want.len() > 5);
+    for dest in [dr1.path(), dr2.path()] {
+        assert_eq!(lcr_names(dest), want, "seed {seed:#x}");
+        for n in &want {
+            assert!(
+                std::fs::read(dest.join(n)).unwrap()
+                    == std::fs::read(reference.path().join(n)).unwrap(),
+                "{n} differs from the reference (seed {seed:#x})"
+            );
+        }
+    }
+    // And the archive kept nothing older than the decoder needs.
+    let (_, older) = split_archive(source.archive.path(), &restart_segment(sp));
+    assert!(older.is_empty(), "{older:?}");
+}

@@ -78,7 +78,7 @@ impl Source {
         let t0 = Instant::now();
         loop {
             let row = self.cluster.psql(
-                "SELECT coalesce(last_archived_wal, '') || ' ' || failed_count FROM pg_stat_archiver",
+                "SELECT coalesce(last_archived_wal, '-') || ' ' || failed_count FROM pg_stat_archiver",
             );
             let (last, failed) = row.split_once(' ').unwrap();
             assert_eq!(failed, "0", "archive_command failed; see the server log");
