@@ -432,7 +432,17 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
         "--register",
         &format!("t1={}", conninfo(&target)),
     ]));
-    let mut next_id = 1u64;
+    // The spool's first run (a new spool needs the WAL at its start point).
+    source
+        .cluster
+        .psql("INSERT INTO t SELECT g, 'first', 0 FROM generate_series(1, 100) g");
+    source.archive_now();
+    run_ok(&mut source.decode(sp));
+    // Both destinations exist before anything is removed (a destination retention has never
+    // heard of cannot hold files back).
+    ship_copy(sp, "dr1", dr1.path(), Some(0)).unwrap();
+    ship_copy(sp, "dr2", dr2.path(), Some(0)).unwrap();
+    let mut next_id = 101u64;
     let (mut kills, mut removed_runs) = (0, 0);
     let mut log = Vec::new();
     for step in 0..45 {

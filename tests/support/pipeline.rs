@@ -112,9 +112,16 @@ pub fn ship_copy(
     max_files: Option<usize>,
 ) -> Result<usize, String> {
     let _lock = state::lock(spool, name).map_err(|e| e.to_string())?;
-    let mut st = DestinationState::load(spool, name)
-        .map_err(|e| e.to_string())?
-        .unwrap_or_else(|| DestinationState::new(name, &dest.display().to_string()));
+    // A new destination is saved before anything is copied: from then on retention keeps
+    // what it has not acknowledged.
+    let mut st = match DestinationState::load(spool, name).map_err(|e| e.to_string())? {
+        Some(st) => st,
+        None => {
+            let st = DestinationState::new(name, &dest.display().to_string());
+            st.save(spool).unwrap();
+            st
+        }
+    };
     if let Some(reason) = &st.broken {
         return Err(format!("destination \"{name}\" is broken: {reason}"));
     }
