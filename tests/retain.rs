@@ -556,3 +556,44 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
     let (_, older) = split_archive(source.archive.path(), &restart_segment(sp));
     assert!(older.is_empty(), "{older:?}");
 }
+
+#[test]
+fn interval_mode_runs_again_until_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = |n: u32| dir.path().join(format!("0000000100000000000000{n:02X}"));
+    std::fs::write(seg(1), b"").unwrap();
+    std::fs::write(seg(5), b"").unwrap();
+    let mut child = pglcr()
+        .args([
+            "retain",
+            "--confirm",
+            "--quiet",
+            "--interval",
+            "200ms",
+            "--archive-cleanup",
+        ])
+        .arg(dir.path())
+        .arg("000000010000000000000005")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while seg(1).exists() {
+        assert!(t0.elapsed().as_secs() < 10, "first run did not remove");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // A file that appears later goes in a later run.
+    std::fs::write(seg(2), b"").unwrap();
+    while seg(2).exists() {
+        assert!(t0.elapsed().as_secs() < 10, "no later run removed it");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the long-running mode ended"
+    );
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(text(&out.stdout).matches("removed").count() >= 2);
+    assert!(seg(5).exists());
+}
