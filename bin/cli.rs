@@ -186,6 +186,142 @@ pub enum Command {
                       pglcr restore 000000010000000000000003 /tmp/000000010000000000000003 --from /mnt/wal-archive"
     )]
     Restore(RestoreArgs),
+
+    /// Start a pipeline at a consistent point and seed a target database there
+    #[command(
+        long_about = "Start a pipeline: obtain a consistent point and a snapshot exported at \
+                      exactly that point from the source (a temporary logical replication slot, \
+                      created over a replication connection with the built-in pgoutput plugin, \
+                      which is never read from), export the catalog under that snapshot, and \
+                      prepare the spool: `pglcr decode --spool SPOOLDIR -p WALDIR` (no --catalog, \
+                      no --start) then decodes exactly the transactions committed at or after the \
+                      consistent point, the ones the snapshot does not show.\n\n\
+                      With --target, the target is seeded under the same snapshot: schema with \
+                      pg_dump --schema-only --snapshot restored by psql in one transaction (not \
+                      with --data-only), rows with COPY, --jobs tables at a time (the copied \
+                      tables are emptied first), sequence values; then the apply position is \
+                      set to the consistent point, as `pglcr apply` keeps it (replication origin \
+                      pglcr_<system identifier>_<database oid>, or the table \
+                      pglcr.apply_progress for a role that may not use origins), so apply \
+                      continues exactly after the copy: nothing missing, nothing twice.\n\n\
+                      The source must have wal_level = logical, a free replication slot and WAL \
+                      sender, and a role with the REPLICATION attribute (allowed by pg_hba.conf \
+                      for database connections); these are checked first. Decoding reads \
+                      archived WAL: set archive_mode = on and archive_command = 'pglcr archive \
+                      %p %f --to DIR' (a warning says so when archiving is off). Creating the \
+                      slot waits until the transactions running at that moment have ended.\n\n\
+                      Interrupted init: until it ends, the spool holds the file init-pending \
+                      (decode refuses to run) and the target a row in pglcr.init_state. Do not \
+                      run pglcr apply on a target with such a row. Rerunning the same command \
+                      starts over cleanly with a new slot (the schema, if it was restored, is \
+                      kept; copied tables are emptied and copied again). A completed spool or a \
+                      target that already follows the source is refused.\n\n\
+                      Connections: connection strings or URIs as libpq takes them, with the PG* \
+                      environment variables and ~/.pgpass; pg_dump and psql get the same \
+                      parameters. Authentication: trust, password, md5, scram-sha-256.\n\n\
+                      Exit status: 0 when the spool (and the target) are ready, 1 on any error \
+                      (nothing is left that looks ready), 75 when another pglcr process holds \
+                      the spool.",
+        after_help = "Examples:\n  pglcr init --source 'host=db1 dbname=sales user=repl' --spool /var/lib/pglcr/sales\n  \
+                      pglcr init --source postgresql://repl@db1/sales --spool /spool/sales --target 'host=dr1 dbname=sales' --jobs 4\n  \
+                      pglcr init --source 'host=db1 dbname=sales' --spool /spool/sales --target 'host=dr1 dbname=sales' --data-only --tables public.orders,public.items\n\n\
+                      Then, from cron:\n  pglcr decode --spool /spool/sales -p /wal-archive\n  \
+                      pglcr apply --from /spool/sales -d 'host=dr1 dbname=sales'"
+    )]
+    Init(InitArgs),
+
+    /// Compare the tables of two databases: row counts, content hashes, differing keys
+    #[command(
+        long_about = "Compare two databases table by table, as LiveCompare does for BDR nodes: \
+                      each server computes the row count and an order-independent hash of the \
+                      rows' text (the sum of per-row md5 values), so rows do not travel. When a \
+                      table differs and has a primary key, keys and row hashes are streamed from \
+                      both sides in key order and merged, to count and name keys only in A, \
+                      only in B, or with different rows (--sample of them).\n\n\
+                      Tables: every ordinary table of either database (system schemas and \
+                      pglcr's own left out), or --tables. Rows are compared as text with the \
+                      same output settings on both sides (UTC, ISO dates, hex bytea), columns by \
+                      name in A's order; a table whose columns differ is reported as such.\n\n\
+                      Exit status: 0 when every table is equal, 1 when some differ or are \
+                      missing on one side, 2 on errors (connection, query, invalid arguments).",
+        after_help = "Examples:\n  pglcr compare -d 'host=db1 dbname=sales' -d 'host=dr1 dbname=sales'\n  \
+                      pglcr compare -d sales -d 'port=5433 dbname=sales' --tables public.orders --format json"
+    )]
+    Compare(CompareArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Source database (connection string or URI)
+    #[arg(long = "source", value_name = "CONNSTR")]
+    pub source: String,
+
+    /// Spool directory to prepare (created if missing; must not hold a started stream)
+    #[arg(long = "spool", value_name = "SPOOLDIR")]
+    pub spool: PathBuf,
+
+    /// Target database to seed (connection string or URI)
+    #[arg(long = "target", value_name = "CONNSTR")]
+    pub target: Option<String>,
+
+    /// Copy only these tables (comma-separated or repeated; name or schema.name; a
+    /// partitioned table brings its partitions) instead of every ordinary table
+    #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append, requires = "target")]
+    pub tables: Vec<String>,
+
+    /// Copy the schema only, no rows
+    #[arg(long = "schema-only", requires = "target", conflicts_with = "data_only")]
+    pub schema_only: bool,
+
+    /// Copy rows only: the schema is already on the target
+    #[arg(long = "data-only", visible_alias = "skip-schema", requires = "target")]
+    pub data_only: bool,
+
+    /// Tables copied at the same time
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Replication origin (or progress row) name on the target (default: pglcr_<system
+    /// id>_<database oid>, as pglcr apply uses)
+    #[arg(long = "origin", value_name = "NAME")]
+    pub origin: Option<String>,
+
+    /// How the target keeps its position (default: origin when the role may use replication
+    /// origins, table otherwise; as pglcr apply chooses)
+    #[arg(long = "progress", value_enum)]
+    pub progress: Option<ProgressArg>,
+
+    /// Directory of pg_dump and psql (default: /usr/lib/postgresql/<source major>/bin when
+    /// present, else the PATH)
+    #[arg(long = "pg-bindir", value_name = "DIR")]
+    pub pg_bindir: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormatArg {
+    /// one line per table, differing keys below it
+    Text,
+    /// one JSON document
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The two databases, A then B (database name, connection string or URI; give -d twice)
+    #[arg(short = 'd', long = "dbname", value_name = "CONNSTR", action = ArgAction::Append, required = true, num_args = 1)]
+    pub dbname: Vec<String>,
+
+    /// Compare only these tables (comma-separated or repeated; name or schema.name)
+    #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append)]
+    pub tables: Vec<String>,
+
+    /// Differing keys to show per table
+    #[arg(long = "sample", value_name = "N", default_value_t = 10)]
+    pub sample: usize,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = CompareFormatArg::Text)]
+    pub format: CompareFormatArg,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

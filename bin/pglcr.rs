@@ -39,6 +39,8 @@ fn main() -> ExitCode {
         Command::Apply(args) => run_apply(args),
         Command::Archive(args) => run_archive(args),
         Command::Restore(args) => run_restore(args),
+        Command::Init(args) => run_init(args),
+        Command::Compare(args) => run_compare(args),
     }
 }
 
@@ -644,5 +646,228 @@ fn run_restore(args: cli::RestoreArgs) -> ExitCode {
             eprintln!("pglcr: error: {e}");
             ExitCode::from(EXIT_RESTORE_FAILED)
         }
+    }
+}
+
+fn conn_params(conninfo: &str) -> Result<ConnParams, pglcr::pgconn::ConnError> {
+    ConnParams::resolve(&ConnOptions {
+        dbname: Some(conninfo.to_string()),
+        ..Default::default()
+    })
+}
+
+fn run_init(args: cli::InitArgs) -> ExitCode {
+    use pglcr::init::{self, CopyMode, CopyProgress, InitError, Notice, ProgressMode, Request};
+    use pglcr::spool::SpoolError;
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering::Relaxed;
+    let source = match conn_params(&args.source) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let target = match args.target.as_deref().map(conn_params).transpose() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let request = Request {
+        source,
+        spool: args.spool.clone(),
+        target,
+        tables: args.tables.clone(),
+        copy: CopyMode {
+            schema: !args.data_only,
+            data: !args.schema_only,
+        },
+        jobs: args.jobs,
+        origin: args.origin.clone(),
+        progress: args.progress.map(|p| match p {
+            cli::ProgressArg::Origin => ProgressMode::Origin,
+            cli::ProgressArg::Table => ProgressMode::Table,
+        }),
+        pg_bindir: args.pg_bindir.clone(),
+    };
+    let progress = CopyProgress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let terminal = std::io::stderr().is_terminal();
+    let result = std::thread::scope(|scope| {
+        if terminal {
+            let (progress, done) = (&progress, &done);
+            scope.spawn(move || {
+                let bar = indicatif::ProgressBar::hidden();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{elapsed} [{bar:30}] {bytes}/~{total_bytes} {bytes_per_sec}, {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                while !done.load(Relaxed) {
+                    let total = progress.tables_total.load(Relaxed);
+                    if total > 0 {
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                        let bytes = progress.bytes.load(Relaxed);
+                        bar.set_length(progress.bytes_total.load(Relaxed).max(bytes));
+                        bar.set_position(bytes);
+                        bar.set_message(format!(
+                            "{} rows, {}/{total} tables",
+                            progress.rows.load(Relaxed),
+                            progress.tables_done.load(Relaxed)
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let mut notify = |n: Notice| match n {
+            Notice::Warning(w) => eprintln!("pglcr: warning: {w}"),
+            Notice::Step(s) => eprintln!("pglcr: {s}"),
+        };
+        let result = init::run(&request, &progress, &mut notify);
+        done.store(true, Relaxed);
+        result
+    });
+    match result {
+        Ok(s) => {
+            println!(
+                "pglcr: spool {} starts at consistent point {} (system {}, timeline {}, database {}); WAL is read from {}",
+                args.spool.display(),
+                s.consistent_point,
+                s.system_identifier,
+                s.timeline,
+                s.database,
+                s.restart_lsn
+            );
+            if let (Some(origin), Some(mode)) = (&s.origin, s.progress_mode) {
+                println!(
+                    "pglcr: target seeded: {}{} tables, {} rows ({:.1} MB), {} sequences; apply position {} recorded in {}",
+                    if s.schema_copied { "schema, " } else { "" },
+                    s.tables,
+                    s.rows,
+                    s.bytes as f64 / (1024.0 * 1024.0),
+                    s.sequences,
+                    s.consistent_point,
+                    match mode {
+                        ProgressMode::Origin => format!("replication origin {origin}"),
+                        ProgressMode::Table => format!("pglcr.apply_progress ({origin})"),
+                    }
+                );
+            }
+            println!("pglcr: done in {:.1} s", s.seconds);
+            ExitCode::SUCCESS
+        }
+        Err(InitError::Usage(msg)) => usage_error("init", msg),
+        Err(e @ InitError::Spool(SpoolError::Locked { .. })) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Exit status of `pglcr compare` on errors (0 equal, 1 different).
+const EXIT_COMPARE_ERROR: u8 = 2;
+
+fn run_compare(args: cli::CompareArgs) -> ExitCode {
+    use pglcr::compare::{self, DiffKind, Request, Status};
+    let error = |e: &dyn std::fmt::Display| {
+        eprintln!("pglcr: error: {e}");
+        ExitCode::from(EXIT_COMPARE_ERROR)
+    };
+    let [a, b] = args.dbname.as_slice() else {
+        eprintln!(
+            "pglcr: error: give exactly two databases (-d A -d B), not {}",
+            args.dbname.len()
+        );
+        eprintln!("pglcr: hint: Try \"pglcr compare --help\" for more information.");
+        return ExitCode::from(EXIT_COMPARE_ERROR);
+    };
+    let (a, b) = match (conn_params(a), conn_params(b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error(&e),
+    };
+    let request = Request {
+        a,
+        b,
+        tables: args.tables.clone(),
+        sample: args.sample,
+    };
+    let report = match compare::compare(&request) {
+        Ok(r) => r,
+        Err(e) => return error(&e),
+    };
+    match args.format {
+        cli::CompareFormatArg::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("report serializes")
+            );
+        }
+        cli::CompareFormatArg::Text => {
+            let width = report
+                .tables
+                .iter()
+                .map(|t| t.table.len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            println!("{:<width$}  {:>12}  {:>12}  result", "table", "rows A", "rows B");
+            let count = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+            for t in &report.tables {
+                let result = match t.status {
+                    Status::Equal => "equal".to_string(),
+                    Status::MissingInA => "DIFFERENT: missing in A".to_string(),
+                    Status::MissingInB => "DIFFERENT: missing in B".to_string(),
+                    Status::ColumnsDiffer => "DIFFERENT: columns differ".to_string(),
+                    Status::Different => match (t.only_in_a, t.only_in_b, t.changed) {
+                        (Some(oa), Some(ob), Some(ch)) => format!(
+                            "DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed"
+                        ),
+                        _ => "DIFFERENT".to_string(),
+                    },
+                };
+                println!(
+                    "{:<width$}  {:>12}  {:>12}  {result}",
+                    t.table,
+                    count(t.rows_a),
+                    count(t.rows_b)
+                );
+                if let Some(note) = &t.note {
+                    println!("    {note}");
+                }
+                for d in &t.sample {
+                    let kind = match d.kind {
+                        DiffKind::OnlyInA => "only in A",
+                        DiffKind::OnlyInB => "only in B",
+                        DiffKind::Changed => "changed  ",
+                    };
+                    let key = if t.key.len() == 1 {
+                        format!("{}={}", t.key[0], d.key[0])
+                    } else {
+                        format!("({})=({})", t.key.join(", "), d.key.join(", "))
+                    };
+                    println!("    {kind}  {key}");
+                }
+            }
+            let differing = report
+                .tables
+                .iter()
+                .filter(|t| t.status != Status::Equal)
+                .count();
+            println!(
+                "{} tables compared: {}",
+                report.tables.len(),
+                if differing == 0 {
+                    "all equal".to_string()
+                } else {
+                    format!("{differing} differ")
+                }
+            );
+        }
+    }
+    if report.equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

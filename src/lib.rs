@@ -3,9 +3,11 @@
 pub mod apply;
 pub mod archive;
 pub mod catalog;
+pub mod compare;
 pub mod decode;
 pub mod dump;
 pub mod durable;
+pub mod init;
 pub mod lcr;
 pub mod logical;
 pub mod output;
