@@ -187,6 +187,54 @@ pub enum Command {
     )]
     Restore(RestoreArgs),
 
+    /// Send a spool's LCR files to another directory or host, each acknowledged once stored
+    #[command(
+        long_about = "Send every complete LCR file of a spool (as `pglcr decode --spool` writes \
+                      it) that destination NAME has not acknowledged yet, in order, to a \
+                      directory (local disk or a mounted network file system; it must exist) \
+                      or to a directory on another host over SSH \
+                      (ssh://[user@]host[:port]/path; /~/path is relative to the login \
+                      directory).\n\n\
+                      Each file is written under a temporary name, checked (SHA-256 of what \
+                      was stored against the spool's file), fsynced, renamed into place and \
+                      its directory fsynced; only then is it listed in the destination's \
+                      manifest (pglcr.manifest: name, size, SHA-256, LSN range, one \
+                      tab-separated line per file) and acknowledged in the spool \
+                      (SPOOL/ship/NAME.json). Acknowledgements advance in name order, also with \
+                      --jobs. A run can be killed at any point: the next one sends what is not \
+                      acknowledged; a file the destination already holds with the same \
+                      contents counts as shipped, one with other contents stops shipping to \
+                      that destination with an error naming it.\n\n\
+                      SSH uses the system's OpenSSH client with its configuration, keys and \
+                      known_hosts, in batch mode (never a prompt), one connection per run \
+                      (multiplexed). Options for it go in --ssh-command or the PGLCR_SSH \
+                      environment variable, like rsync -e (e.g. \"ssh -i ~/.ssh/ship_key -o \
+                      UserKnownHostsFile=/etc/pglcr/known_hosts\"); they take precedence over \
+                      pglcr's own. The far side needs only a POSIX shell, tee, wc, sha256sum, \
+                      mv and sync: not pglcr. Connection failures (ssh exit status 255, \
+                      refused or reset connections, data damaged in transit) are retried with \
+                      exponential backoff (1 s, 2 s, 4 s... at most 60 s), --retries times.\n\n\
+                      --verify checks the destination: every file in its manifest must be \
+                      there with that SHA-256, and every acknowledged file still in the spool \
+                      must be in the manifest with the spool's SHA-256. --repair also sends \
+                      again every damaged or missing file the spool still has.\n\n\
+                      A one-line summary goes to stderr (files, bytes, rate); on a terminal a \
+                      progress bar too.\n\n\
+                      Exit status: 0 when files were shipped (with --verify: the destination \
+                      is correct; with --repair: every problem was fixed); 3 when there was \
+                      nothing to ship; 4 on a partial failure (some files were shipped and \
+                      acknowledged, then an error stopped the run: rerun); 1 on any other \
+                      error, nothing acknowledged (also when --verify finds problems or \
+                      --repair cannot fix them all); 75 when another pglcr process is shipping \
+                      to that destination (try again later).",
+        after_help = "Examples:\n  pglcr ship --spool /var/lib/pglcr/spool --to /mnt/dr1/lcr --name dr1\n  \
+                      pglcr ship --spool /var/lib/pglcr/spool --to ssh://pglcr@dr1.example.com/srv/lcr --jobs 4 --max-rate 50MB\n  \
+                      PGLCR_SSH='ssh -i ~/.ssh/ship_key' pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr\n  \
+                      pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr --verify\n  \
+                      */5 * * * *  pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr  (crontab)"
+    )]
+    Ship(ShipArgs),
+
     /// Start a pipeline at a consistent point and seed a target database there
     #[command(
         long_about = "Start a pipeline: obtain a consistent point and a snapshot exported at \
@@ -769,4 +817,45 @@ pub struct RestoreArgs {
     /// Archive directory
     #[arg(long = "from", value_name = "DIR")]
     pub from: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ShipArgs {
+    /// Spool directory (from pglcr decode --spool)
+    #[arg(long = "spool", value_name = "SPOOLDIR")]
+    pub spool: PathBuf,
+
+    /// Destination: a directory, or ssh://[user@]host[:port]/path
+    #[arg(long = "to", value_name = "DEST")]
+    pub to: String,
+
+    /// Name of the destination in the spool (default: the host name, or the directory's last
+    /// component)
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Check the destination against its manifest and the spool; ship nothing
+    #[arg(long = "verify", conflicts_with = "repair")]
+    pub verify: bool,
+
+    /// Like --verify, then send again every damaged or missing file the spool still has
+    #[arg(long = "repair")]
+    pub repair: bool,
+
+    /// Number of files in transfer at the same time
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Bandwidth limit over all transfers, in bytes per second (units kB, MB, GB)
+    #[arg(long = "max-rate", value_name = "RATE")]
+    pub max_rate: Option<String>,
+
+    /// The ssh program and its options (default: $PGLCR_SSH, or "ssh")
+    #[arg(long = "ssh-command", value_name = "CMD")]
+    pub ssh_command: Option<String>,
+
+    /// Retries of a failed connection or transfer before giving up
+    #[arg(long = "retries", value_name = "N", default_value_t = 5)]
+    pub retries: u32,
 }

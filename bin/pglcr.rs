@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Apply(args) => run_apply(args),
         Command::Archive(args) => run_archive(args),
         Command::Restore(args) => run_restore(args),
+        Command::Ship(args) => run_ship(args),
         Command::Init(args) => run_init(args),
         Command::Compare(args) => run_compare(args),
     }
@@ -869,5 +870,160 @@ fn run_compare(args: cli::CompareArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `pglcr ship` exit statuses besides 0 (shipped) and 1 (failed, nothing acknowledged).
+const EXIT_SHIP_NOTHING_TO_DO: u8 = 3;
+const EXIT_SHIP_PARTIAL: u8 = 4;
+
+fn run_ship(args: cli::ShipArgs) -> ExitCode {
+    use pglcr::ship::{self, state::StateError, Mode, Progress, Request, ShipError};
+    use std::io::IsTerminal;
+    let max_rate = match args
+        .max_rate
+        .as_deref()
+        .map(pglcr::units::parse_size)
+        .transpose()
+    {
+        Ok(Some(0)) => return usage_error("ship", "--max-rate must be above 0"),
+        Ok(r) => r,
+        Err(msg) => return usage_error("ship", msg),
+    };
+    let request = Request {
+        spool: args.spool,
+        to: args.to,
+        name: args.name,
+        mode: if args.repair {
+            Mode::Repair
+        } else if args.verify {
+            Mode::Verify
+        } else {
+            Mode::Ship
+        },
+        jobs: args.jobs.into(),
+        max_rate,
+        ssh_command: args
+            .ssh_command
+            .or_else(|| {
+                std::env::var("PGLCR_SSH")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+            })
+            .unwrap_or_else(|| ship::DEFAULT_SSH.to_string()),
+        backoff: pglcr::ship::transport::Backoff {
+            retries: args.retries,
+            first_delay: std::time::Duration::from_secs(1),
+            max_delay: std::time::Duration::from_secs(60),
+        },
+        on_retry: |msg, delay| {
+            eprintln!(
+                "pglcr: warning: {msg}; retrying in {} s",
+                delay.as_secs_f64()
+            )
+        },
+    };
+    let failed = |e: ShipError| match e {
+        ShipError::State(StateError::Locked { .. }) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
+        ShipError::Usage(msg) => usage_error("ship", msg),
+        e => fail(e),
+    };
+    if request.mode != Mode::Ship {
+        return match ship::verify(&request) {
+            Err(e) => failed(e),
+            Ok(r) => {
+                for p in &r.problems {
+                    eprintln!("pglcr: problem: {p}");
+                }
+                for f in &r.repaired {
+                    eprintln!("pglcr: repaired {f}");
+                }
+                for u in &r.unrepairable {
+                    eprintln!("pglcr: cannot repair {u}");
+                }
+                eprintln!(
+                    "pglcr: destination \"{}\": {} files checked, {} problems, {} repaired",
+                    r.name,
+                    r.checked,
+                    r.problems.len(),
+                    r.repaired.len()
+                );
+                let fixed = request.mode == Mode::Repair && r.unrepairable.is_empty();
+                if r.problems.is_empty() || fixed {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        };
+    }
+    let progress = Progress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if std::io::stderr().is_terminal() {
+            let (progress, done) = (&progress, &done);
+            scope.spawn(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{elapsed} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                while !done.load(Relaxed) {
+                    bar.set_length(progress.total.load(Relaxed));
+                    bar.set_position(progress.done.load(Relaxed));
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let result = ship::run(&request, Some(&progress));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
+    match result {
+        Err(e) => failed(e),
+        Ok(s) if s.files == 0 && s.failure.is_none() => {
+            eprintln!(
+                "pglcr: nothing to ship to \"{}\": acknowledged up to {}",
+                s.name,
+                s.acked
+                    .as_deref()
+                    .unwrap_or("nothing (the spool has no LCR files)")
+            );
+            ExitCode::from(EXIT_SHIP_NOTHING_TO_DO)
+        }
+        Ok(s) => {
+            let secs = s.elapsed.as_secs_f64();
+            let mb = s.bytes as f64 / (1024.0 * 1024.0);
+            eprintln!(
+                "pglcr: shipped {} files ({:.1} MB, {} already there) to \"{}\" in {:.1} s ({:.1} MB/s){}, acknowledged up to {}",
+                s.files,
+                mb,
+                s.already_there,
+                s.name,
+                secs,
+                if secs > 0.0 { mb / secs } else { 0.0 },
+                if s.retries > 0 {
+                    format!(" after {} retries", s.retries)
+                } else {
+                    String::new()
+                },
+                s.acked.as_deref().unwrap_or("nothing")
+            );
+            match s.failure {
+                Some(e) => {
+                    eprintln!("pglcr: error: {e}");
+                    ExitCode::from(EXIT_SHIP_PARTIAL)
+                }
+                None => ExitCode::SUCCESS,
+            }
+        }
     }
 }
