@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Ship(args) => run_ship(args),
         Command::Init(args) => run_init(args),
         Command::Compare(args) => run_compare(args),
+        Command::Drill(args) => run_drill(args),
     }
 }
 
@@ -812,7 +813,10 @@ fn run_compare(args: cli::CompareArgs) -> ExitCode {
                 .max()
                 .unwrap_or(5)
                 .max(5);
-            println!("{:<width$}  {:>12}  {:>12}  result", "table", "rows A", "rows B");
+            println!(
+                "{:<width$}  {:>12}  {:>12}  result",
+                "table", "rows A", "rows B"
+            );
             let count = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
             for t in &report.tables {
                 let result = match t.status {
@@ -821,9 +825,9 @@ fn run_compare(args: cli::CompareArgs) -> ExitCode {
                     Status::MissingInB => "DIFFERENT: missing in B".to_string(),
                     Status::ColumnsDiffer => "DIFFERENT: columns differ".to_string(),
                     Status::Different => match (t.only_in_a, t.only_in_b, t.changed) {
-                        (Some(oa), Some(ob), Some(ch)) => format!(
-                            "DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed"
-                        ),
+                        (Some(oa), Some(ob), Some(ch)) => {
+                            format!("DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed")
+                        }
                         _ => "DIFFERENT".to_string(),
                     },
                 };
@@ -1025,5 +1029,76 @@ fn run_ship(args: cli::ShipArgs) -> ExitCode {
                 None => ExitCode::SUCCESS,
             }
         }
+    }
+}
+
+const EXIT_DRILL_FAIL: u8 = 1;
+const EXIT_DRILL_ERROR: u8 = 2;
+
+fn run_drill(args: cli::DrillArgs) -> ExitCode {
+    use pglcr::drill::{self, demo, report, Verdict};
+    let error = |e: &dyn std::fmt::Display| {
+        eprintln!("pglcr: error: {e}");
+        ExitCode::from(EXIT_DRILL_ERROR)
+    };
+    let mut step = |s: &str| eprintln!("pglcr drill: {s}");
+    let (report, kept) = if args.demo {
+        let request = demo::DemoRequest {
+            pg_bindir: None,
+            workload: std::time::Duration::from_secs(args.seconds),
+            keep: args.keep,
+        };
+        match demo::run(&request, &mut step) {
+            Ok(run) => (run.report, run.dir),
+            Err(e) => return error(&e),
+        }
+    } else {
+        let conn = |s: &Option<String>| conn_params(s.as_deref().expect("required by clap"));
+        let (source, target) = match (conn(&args.source), conn(&args.target)) {
+            (Ok(s), Ok(t)) => (s, t),
+            (Err(e), _) | (_, Err(e)) => return error(&e),
+        };
+        let compare_with = match args.compare_with.as_deref().map(conn_params).transpose() {
+            Ok(c) => c,
+            Err(e) => return error(&e),
+        };
+        let until = match args.until.as_deref().map(parse_until).transpose() {
+            Ok(u) => u,
+            Err(e) => return error(&e),
+        };
+        let request = drill::Request {
+            source,
+            wal: args.wal.clone().expect("required by clap"),
+            spool: args.spool.clone().expect("required by clap"),
+            ship_to: args.ship_to.clone().expect("required by clap"),
+            apply_from: args.apply_from.clone(),
+            target,
+            until,
+            compare_with,
+            tables: args.tables.clone(),
+            max_memory: 256 << 20,
+        };
+        (drill::run(&request, &mut step), None)
+    };
+    match args.format {
+        cli::DrillFormatArg::Text => print!("{}", report::text(&report)),
+        cli::DrillFormatArg::Json => print!("{}", report::json(&report)),
+    }
+    if let Some(dir) = kept {
+        eprintln!(
+            "pglcr drill: kept {} (clusters still running: stop them with pg_ctl -D {}/source stop and pg_ctl -D {}/target stop)",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    if let Some(path) = &args.html {
+        if let Err(e) = pglcr::durable::write_file(path, report::html(&report).as_bytes()) {
+            return error(&format!("could not write \"{}\": {e}", path.display()));
+        }
+    }
+    match report.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(EXIT_DRILL_FAIL),
     }
 }

@@ -5,6 +5,7 @@ pub mod archive;
 pub mod catalog;
 pub mod compare;
 pub mod decode;
+pub mod drill;
 pub mod dump;
 pub mod durable;
 pub mod init;

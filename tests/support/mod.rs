@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pages;
+pub mod pipeline;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
