@@ -261,6 +261,297 @@ pub enum Command {
                       pglcr status --archive /mnt/wal-archive --spool /var/lib/pglcr/sales --format prometheus -o /var/lib/node_exporter/pglcr.prom"
     )]
     Status(StatusArgs),
+
+    /// Send a spool's LCR files to another directory or host, each acknowledged once stored
+    #[command(
+        long_about = "Send every complete LCR file of a spool (as `pglcr decode --spool` writes \
+                      it) that destination NAME has not acknowledged yet, in order, to a \
+                      directory (local disk or a mounted network file system; it must exist) \
+                      or to a directory on another host over SSH \
+                      (ssh://[user@]host[:port]/path; /~/path is relative to the login \
+                      directory).\n\n\
+                      Each file is written under a temporary name, checked (SHA-256 of what \
+                      was stored against the spool's file), fsynced, renamed into place and \
+                      its directory fsynced; only then is it listed in the destination's \
+                      manifest (pglcr.manifest: name, size, SHA-256, LSN range, one \
+                      tab-separated line per file) and acknowledged in the spool \
+                      (SPOOL/ship/NAME.json). Acknowledgements advance in name order, also with \
+                      --jobs. A run can be killed at any point: the next one sends what is not \
+                      acknowledged; a file the destination already holds with the same \
+                      contents counts as shipped, one with other contents stops shipping to \
+                      that destination with an error naming it.\n\n\
+                      SSH uses the system's OpenSSH client with its configuration, keys and \
+                      known_hosts, in batch mode (never a prompt), one connection per run \
+                      (multiplexed). Options for it go in --ssh-command or the PGLCR_SSH \
+                      environment variable, like rsync -e (e.g. \"ssh -i ~/.ssh/ship_key -o \
+                      UserKnownHostsFile=/etc/pglcr/known_hosts\"); they take precedence over \
+                      pglcr's own. The far side needs only a POSIX shell, tee, wc, sha256sum, \
+                      mv and sync: not pglcr. Connection failures (ssh exit status 255, \
+                      refused or reset connections, data damaged in transit) are retried with \
+                      exponential backoff (1 s, 2 s, 4 s... at most 60 s), --retries times.\n\n\
+                      --verify checks the destination: every file in its manifest must be \
+                      there with that SHA-256, and every acknowledged file still in the spool \
+                      must be in the manifest with the spool's SHA-256. --repair also sends \
+                      again every damaged or missing file the spool still has.\n\n\
+                      A one-line summary goes to stderr (files, bytes, rate); on a terminal a \
+                      progress bar too.\n\n\
+                      Exit status: 0 when files were shipped (with --verify: the destination \
+                      is correct; with --repair: every problem was fixed); 3 when there was \
+                      nothing to ship; 4 on a partial failure (some files were shipped and \
+                      acknowledged, then an error stopped the run: rerun); 1 on any other \
+                      error, nothing acknowledged (also when --verify finds problems or \
+                      --repair cannot fix them all); 75 when another pglcr process is shipping \
+                      to that destination (try again later).",
+        after_help = "Examples:\n  pglcr ship --spool /var/lib/pglcr/spool --to /mnt/dr1/lcr --name dr1\n  \
+                      pglcr ship --spool /var/lib/pglcr/spool --to ssh://pglcr@dr1.example.com/srv/lcr --jobs 4 --max-rate 50MB\n  \
+                      PGLCR_SSH='ssh -i ~/.ssh/ship_key' pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr\n  \
+                      pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr --verify\n  \
+                      */5 * * * *  pglcr ship --spool /var/lib/pglcr/spool --to ssh://dr1/~/lcr  (crontab)"
+    )]
+    Ship(ShipArgs),
+
+    /// Start a pipeline at a consistent point and seed a target database there
+    #[command(
+        long_about = "Start a pipeline: obtain a consistent point and a snapshot exported at \
+                      exactly that point from the source (a temporary logical replication slot, \
+                      created over a replication connection with the built-in pgoutput plugin, \
+                      which is never read from), export the catalog under that snapshot, and \
+                      prepare the spool: `pglcr decode --spool SPOOLDIR -p WALDIR` (no --catalog, \
+                      no --start) then decodes exactly the transactions committed at or after the \
+                      consistent point, the ones the snapshot does not show.\n\n\
+                      With --target, the target is seeded under the same snapshot: schema with \
+                      pg_dump --schema-only --snapshot restored by psql in one transaction (not \
+                      with --data-only), rows with COPY, --jobs tables at a time (the copied \
+                      tables are emptied first), sequence values; then the apply position is \
+                      set to the consistent point, as `pglcr apply` keeps it (replication origin \
+                      pglcr_<system identifier>_<database oid>, or the table \
+                      pglcr.apply_progress for a role that may not use origins), so apply \
+                      continues exactly after the copy: nothing missing, nothing twice.\n\n\
+                      The source must have wal_level = logical, a free replication slot and WAL \
+                      sender, and a role with the REPLICATION attribute (allowed by pg_hba.conf \
+                      for database connections); these are checked first. Decoding reads \
+                      archived WAL: set archive_mode = on and archive_command = 'pglcr archive \
+                      %p %f --to DIR' (a warning says so when archiving is off). Creating the \
+                      slot waits until the transactions running at that moment have ended.\n\n\
+                      Interrupted init: until it ends, the spool holds the file init-pending \
+                      (decode refuses to run) and the target a row in pglcr.init_state. Do not \
+                      run pglcr apply on a target with such a row. Rerunning the same command \
+                      starts over cleanly with a new slot (the schema, if it was restored, is \
+                      kept; copied tables are emptied and copied again). A completed spool or a \
+                      target that already follows the source is refused.\n\n\
+                      Connections: connection strings or URIs as libpq takes them, with the PG* \
+                      environment variables and ~/.pgpass; pg_dump and psql get the same \
+                      parameters. Authentication: trust, password, md5, scram-sha-256.\n\n\
+                      Exit status: 0 when the spool (and the target) are ready, 1 on any error \
+                      (nothing is left that looks ready), 75 when another pglcr process holds \
+                      the spool.",
+        after_help = "Examples:\n  pglcr init --source 'host=db1 dbname=sales user=repl' --spool /var/lib/pglcr/sales\n  \
+                      pglcr init --source postgresql://repl@db1/sales --spool /spool/sales --target 'host=dr1 dbname=sales' --jobs 4\n  \
+                      pglcr init --source 'host=db1 dbname=sales' --spool /spool/sales --target 'host=dr1 dbname=sales' --data-only --tables public.orders,public.items\n\n\
+                      Then, from cron:\n  pglcr decode --spool /spool/sales -p /wal-archive\n  \
+                      pglcr apply --from /spool/sales -d 'host=dr1 dbname=sales'"
+    )]
+    Init(InitArgs),
+
+    /// Compare the tables of two databases: row counts, content hashes, differing keys
+    #[command(
+        long_about = "Compare two databases table by table, as LiveCompare does for BDR nodes: \
+                      each server computes the row count and an order-independent hash of the \
+                      rows' text (the sum of per-row md5 values), so rows do not travel. When a \
+                      table differs and has a primary key, keys and row hashes are streamed from \
+                      both sides in key order and merged, to count and name keys only in A, \
+                      only in B, or with different rows (--sample of them).\n\n\
+                      Tables: every ordinary table of either database (system schemas and \
+                      pglcr's own left out), or --tables. Rows are compared as text with the \
+                      same output settings on both sides (UTC, ISO dates, hex bytea), columns by \
+                      name in A's order; a table whose columns differ is reported as such.\n\n\
+                      Exit status: 0 when every table is equal, 1 when some differ or are \
+                      missing on one side, 2 on errors (connection, query, invalid arguments).",
+        after_help = "Examples:\n  pglcr compare -d 'host=db1 dbname=sales' -d 'host=dr1 dbname=sales'\n  \
+                      pglcr compare -d sales -d 'port=5433 dbname=sales' --tables public.orders --format json"
+    )]
+    Compare(CompareArgs),
+
+    /// Run a disaster-recovery drill: decode, ship, apply, compare, report
+    #[command(
+        long_about = "Prove from files alone that a standby site can be brought to a known point \
+                      and that nothing was lost: decode the archived WAL into the spool (pglcr \
+                      decode --spool), ship the LCR files (pglcr ship), apply them to the \
+                      target up to --until (pglcr apply), then compare source and target table \
+                      by table (pglcr compare). The spool must have been started with pglcr \
+                      init, which also seeds the target.\n\n\
+                      The report gives each stage's start and duration (the drill's recovery \
+                      time), the recovery point (commit time of the newest applied transaction \
+                      against the newest archived one: the RPO), conflicts, the comparison with \
+                      differing keys, WAL missing from the archive with the data-loss window, \
+                      and PASS or FAIL. A failing stage does not stop the drill: the report \
+                      shows how far the standby got.\n\n\
+                      With --until, the source has moved on since that point: give \
+                      --compare-with, a database holding the source as it was then (for \
+                      example a point-in-time restore), to compare against instead.\n\n\
+                      --demo needs nothing but PostgreSQL installed: it creates a throwaway \
+                      source and target cluster in a temporary directory (as the postgres user \
+                      when run as root), runs pgbench and a workload of many data types and \
+                      TOASTed values, archives with pglcr archive, starts the pipeline with \
+                      pglcr init, runs the drill shipping to a directory, prints the report \
+                      and removes everything.\n\n\
+                      Exit status: 0 PASS, 1 FAIL, 2 when the drill could not run (invalid \
+                      arguments, the demo's clusters could not be set up).",
+        after_help = "Examples:\n  pglcr drill --demo\n  \
+                      pglcr drill --source 'host=db1 dbname=sales' --wal /wal-archive --spool /spool/sales --ship-to /dr/lcr --target 'host=dr1 dbname=sales'\n  \
+                      pglcr drill --source 'host=db1 dbname=sales' --wal /wal-archive --spool /spool/sales --ship-to ssh://dr1/lcr --apply-from /mnt/dr1/lcr --target 'host=dr1 dbname=sales' --until '2026-11-22 08:00:00+00' --compare-with 'host=pitr dbname=sales' --html drill.html"
+    )]
+    Drill(DrillArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrillFormatArg {
+    /// a report for people
+    Text,
+    /// one JSON document
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Run on throwaway clusters made for the purpose (needs only PostgreSQL installed)
+    #[arg(long, conflicts_with_all = ["source", "wal", "spool", "ship_to", "target", "apply_from", "until", "compare_with"])]
+    pub demo: bool,
+
+    /// With --demo: how long the workload runs, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "demo")]
+    pub seconds: u64,
+
+    /// With --demo: keep the clusters running and their directory (it is printed)
+    #[arg(long, requires = "demo")]
+    pub keep: bool,
+
+    /// The source database (database name, connection string or URI)
+    #[arg(long, value_name = "CONNSTR", required_unless_present = "demo")]
+    pub source: Option<String>,
+
+    /// The WAL archive directory (as pglcr archive --to fills it)
+    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    pub wal: Option<PathBuf>,
+
+    /// The spool, started with pglcr init
+    #[arg(long, value_name = "DIR", required_unless_present = "demo")]
+    pub spool: Option<PathBuf>,
+
+    /// Where to ship the LCR files: a directory or ssh://[user@]host[:port]/path
+    #[arg(
+        long = "ship-to",
+        value_name = "DEST",
+        required_unless_present = "demo"
+    )]
+    pub ship_to: Option<String>,
+
+    /// The directory the target site applies from (default: the --ship-to directory; needed
+    /// when shipping over ssh)
+    #[arg(long = "apply-from", value_name = "DIR")]
+    pub apply_from: Option<PathBuf>,
+
+    /// The target database
+    #[arg(long, value_name = "CONNSTR", required_unless_present = "demo")]
+    pub target: Option<String>,
+
+    /// Apply transactions committed up to this LSN (X/X) or time (with a zone)
+    #[arg(long, value_name = "LSN|TIMESTAMP")]
+    pub until: Option<String>,
+
+    /// Compare the target with this database instead of the source (the source as of --until)
+    #[arg(long = "compare-with", value_name = "CONNSTR")]
+    pub compare_with: Option<String>,
+
+    /// Compare only these tables (comma-separated or repeated; name or schema.name)
+    #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append)]
+    pub tables: Vec<String>,
+
+    /// Report format on standard output
+    #[arg(long = "format", value_enum, default_value_t = DrillFormatArg::Text)]
+    pub format: DrillFormatArg,
+
+    /// Also write the report as a self-contained HTML page
+    #[arg(long = "html", value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Source database (connection string or URI)
+    #[arg(long = "source", value_name = "CONNSTR")]
+    pub source: String,
+
+    /// Spool directory to prepare (created if missing; must not hold a started stream)
+    #[arg(long = "spool", value_name = "SPOOLDIR")]
+    pub spool: PathBuf,
+
+    /// Target database to seed (connection string or URI)
+    #[arg(long = "target", value_name = "CONNSTR")]
+    pub target: Option<String>,
+
+    /// Copy only these tables (comma-separated or repeated; name or schema.name; a
+    /// partitioned table brings its partitions) instead of every ordinary table
+    #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append, requires = "target")]
+    pub tables: Vec<String>,
+
+    /// Copy the schema only, no rows
+    #[arg(
+        long = "schema-only",
+        requires = "target",
+        conflicts_with = "data_only"
+    )]
+    pub schema_only: bool,
+
+    /// Copy rows only: the schema is already on the target
+    #[arg(long = "data-only", visible_alias = "skip-schema", requires = "target")]
+    pub data_only: bool,
+
+    /// Tables copied at the same time
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Replication origin (or progress row) name on the target (default: pglcr_<system
+    /// id>_<database oid>, as pglcr apply uses)
+    #[arg(long = "origin", value_name = "NAME")]
+    pub origin: Option<String>,
+
+    /// How the target keeps its position (default: origin when the role may use replication
+    /// origins, table otherwise; as pglcr apply chooses)
+    #[arg(long = "progress", value_enum)]
+    pub progress: Option<ProgressArg>,
+
+    /// Directory of pg_dump and psql (default: /usr/lib/postgresql/<source major>/bin when
+    /// present, else the PATH)
+    #[arg(long = "pg-bindir", value_name = "DIR")]
+    pub pg_bindir: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormatArg {
+    /// one line per table, differing keys below it
+    Text,
+    /// one JSON document
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The two databases, A then B (database name, connection string or URI; give -d twice)
+    #[arg(short = 'd', long = "dbname", value_name = "CONNSTR", action = ArgAction::Append, required = true, num_args = 1)]
+    pub dbname: Vec<String>,
+
+    /// Compare only these tables (comma-separated or repeated; name or schema.name)
+    #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append)]
+    pub tables: Vec<String>,
+
+    /// Differing keys to show per table
+    #[arg(long = "sample", value_name = "N", default_value_t = 10)]
+    pub sample: usize,
+
+    /// Output format
+    #[arg(long = "format", value_enum, default_value_t = CompareFormatArg::Text)]
+    pub format: CompareFormatArg,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -708,6 +999,47 @@ pub struct RestoreArgs {
     /// Archive directory
     #[arg(long = "from", value_name = "DIR")]
     pub from: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ShipArgs {
+    /// Spool directory (from pglcr decode --spool)
+    #[arg(long = "spool", value_name = "SPOOLDIR")]
+    pub spool: PathBuf,
+
+    /// Destination: a directory, or ssh://[user@]host[:port]/path
+    #[arg(long = "to", value_name = "DEST")]
+    pub to: String,
+
+    /// Name of the destination in the spool (default: the host name, or the directory's last
+    /// component)
+    #[arg(long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Check the destination against its manifest and the spool; ship nothing
+    #[arg(long = "verify", conflicts_with = "repair")]
+    pub verify: bool,
+
+    /// Like --verify, then send again every damaged or missing file the spool still has
+    #[arg(long = "repair")]
+    pub repair: bool,
+
+    /// Number of files in transfer at the same time
+    #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
+    /// Bandwidth limit over all transfers, in bytes per second (units kB, MB, GB)
+    #[arg(long = "max-rate", value_name = "RATE")]
+    pub max_rate: Option<String>,
+
+    /// The ssh program and its options (default: $PGLCR_SSH, or "ssh")
+    #[arg(long = "ssh-command", value_name = "CMD")]
+    pub ssh_command: Option<String>,
+
+    /// Retries of a failed connection or transfer before giving up
+    #[arg(long = "retries", value_name = "N", default_value_t = 5)]
+    pub retries: u32,
 }
 
 #[derive(Args, Debug)]

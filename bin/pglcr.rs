@@ -41,6 +41,10 @@ fn main() -> ExitCode {
         Command::Restore(args) => run_restore(args),
         Command::Retain(args) => run_retain(args),
         Command::Status(args) => run_status(args),
+        Command::Ship(args) => run_ship(args),
+        Command::Init(args) => run_init(args),
+        Command::Compare(args) => run_compare(args),
+        Command::Drill(args) => run_drill(args),
     }
 }
 
@@ -646,6 +650,458 @@ fn run_restore(args: cli::RestoreArgs) -> ExitCode {
             eprintln!("pglcr: error: {e}");
             ExitCode::from(EXIT_RESTORE_FAILED)
         }
+    }
+}
+
+fn conn_params(conninfo: &str) -> Result<ConnParams, pglcr::pgconn::ConnError> {
+    ConnParams::resolve(&ConnOptions {
+        dbname: Some(conninfo.to_string()),
+        ..Default::default()
+    })
+}
+
+fn run_init(args: cli::InitArgs) -> ExitCode {
+    use pglcr::init::{self, CopyMode, CopyProgress, InitError, Notice, ProgressMode, Request};
+    use pglcr::spool::SpoolError;
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering::Relaxed;
+    let source = match conn_params(&args.source) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let target = match args.target.as_deref().map(conn_params).transpose() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let request = Request {
+        source,
+        spool: args.spool.clone(),
+        target,
+        tables: args.tables.clone(),
+        copy: CopyMode {
+            schema: !args.data_only,
+            data: !args.schema_only,
+        },
+        jobs: args.jobs,
+        origin: args.origin.clone(),
+        progress: args.progress.map(|p| match p {
+            cli::ProgressArg::Origin => ProgressMode::Origin,
+            cli::ProgressArg::Table => ProgressMode::Table,
+        }),
+        pg_bindir: args.pg_bindir.clone(),
+    };
+    let progress = CopyProgress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let terminal = std::io::stderr().is_terminal();
+    let result = std::thread::scope(|scope| {
+        if terminal {
+            let (progress, done) = (&progress, &done);
+            scope.spawn(move || {
+                let bar = indicatif::ProgressBar::hidden();
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{elapsed} [{bar:30}] {bytes}/~{total_bytes} {bytes_per_sec}, {msg}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                while !done.load(Relaxed) {
+                    let total = progress.tables_total.load(Relaxed);
+                    if total > 0 {
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                        let bytes = progress.bytes.load(Relaxed);
+                        bar.set_length(progress.bytes_total.load(Relaxed).max(bytes));
+                        bar.set_position(bytes);
+                        bar.set_message(format!(
+                            "{} rows, {}/{total} tables",
+                            progress.rows.load(Relaxed),
+                            progress.tables_done.load(Relaxed)
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let mut notify = |n: Notice| match n {
+            Notice::Warning(w) => eprintln!("pglcr: warning: {w}"),
+            Notice::Step(s) => eprintln!("pglcr: {s}"),
+        };
+        let result = init::run(&request, &progress, &mut notify);
+        done.store(true, Relaxed);
+        result
+    });
+    match result {
+        Ok(s) => {
+            println!(
+                "pglcr: spool {} starts at consistent point {} (system {}, timeline {}, database {}); WAL is read from {}",
+                args.spool.display(),
+                s.consistent_point,
+                s.system_identifier,
+                s.timeline,
+                s.database,
+                s.restart_lsn
+            );
+            if let (Some(origin), Some(mode)) = (&s.origin, s.progress_mode) {
+                println!(
+                    "pglcr: target seeded: {}{} tables, {} rows ({:.1} MB), {} sequences; apply position {} recorded in {}",
+                    if s.schema_copied { "schema, " } else { "" },
+                    s.tables,
+                    s.rows,
+                    s.bytes as f64 / (1024.0 * 1024.0),
+                    s.sequences,
+                    s.consistent_point,
+                    match mode {
+                        ProgressMode::Origin => format!("replication origin {origin}"),
+                        ProgressMode::Table => format!("pglcr.apply_progress ({origin})"),
+                    }
+                );
+            }
+            println!("pglcr: done in {:.1} s", s.seconds);
+            ExitCode::SUCCESS
+        }
+        Err(InitError::Usage(msg)) => usage_error("init", msg),
+        Err(e @ InitError::Spool(SpoolError::Locked { .. })) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// Exit status of `pglcr compare` on errors (0 equal, 1 different).
+const EXIT_COMPARE_ERROR: u8 = 2;
+
+fn run_compare(args: cli::CompareArgs) -> ExitCode {
+    use pglcr::compare::{self, DiffKind, Request, Status};
+    let error = |e: &dyn std::fmt::Display| {
+        eprintln!("pglcr: error: {e}");
+        ExitCode::from(EXIT_COMPARE_ERROR)
+    };
+    let [a, b] = args.dbname.as_slice() else {
+        eprintln!(
+            "pglcr: error: give exactly two databases (-d A -d B), not {}",
+            args.dbname.len()
+        );
+        eprintln!("pglcr: hint: Try \"pglcr compare --help\" for more information.");
+        return ExitCode::from(EXIT_COMPARE_ERROR);
+    };
+    let (a, b) = match (conn_params(a), conn_params(b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return error(&e),
+    };
+    let request = Request {
+        a,
+        b,
+        tables: args.tables.clone(),
+        sample: args.sample,
+    };
+    let report = match compare::compare(&request) {
+        Ok(r) => r,
+        Err(e) => return error(&e),
+    };
+    match args.format {
+        cli::CompareFormatArg::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("report serializes")
+            );
+        }
+        cli::CompareFormatArg::Text => {
+            let width = report
+                .tables
+                .iter()
+                .map(|t| t.table.len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            println!(
+                "{:<width$}  {:>12}  {:>12}  result",
+                "table", "rows A", "rows B"
+            );
+            let count = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+            for t in &report.tables {
+                let result = match t.status {
+                    Status::Equal => "equal".to_string(),
+                    Status::MissingInA => "DIFFERENT: missing in A".to_string(),
+                    Status::MissingInB => "DIFFERENT: missing in B".to_string(),
+                    Status::ColumnsDiffer => "DIFFERENT: columns differ".to_string(),
+                    Status::Different => match (t.only_in_a, t.only_in_b, t.changed) {
+                        (Some(oa), Some(ob), Some(ch)) => {
+                            format!("DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed")
+                        }
+                        _ => "DIFFERENT".to_string(),
+                    },
+                };
+                println!(
+                    "{:<width$}  {:>12}  {:>12}  {result}",
+                    t.table,
+                    count(t.rows_a),
+                    count(t.rows_b)
+                );
+                if let Some(note) = &t.note {
+                    println!("    {note}");
+                }
+                for d in &t.sample {
+                    let kind = match d.kind {
+                        DiffKind::OnlyInA => "only in A",
+                        DiffKind::OnlyInB => "only in B",
+                        DiffKind::Changed => "changed  ",
+                    };
+                    let key = if t.key.len() == 1 {
+                        format!("{}={}", t.key[0], d.key[0])
+                    } else {
+                        format!("({})=({})", t.key.join(", "), d.key.join(", "))
+                    };
+                    println!("    {kind}  {key}");
+                }
+            }
+            let differing = report
+                .tables
+                .iter()
+                .filter(|t| t.status != Status::Equal)
+                .count();
+            println!(
+                "{} tables compared: {}",
+                report.tables.len(),
+                if differing == 0 {
+                    "all equal".to_string()
+                } else {
+                    format!("{differing} differ")
+                }
+            );
+        }
+    }
+    if report.equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `pglcr ship` exit statuses besides 0 (shipped) and 1 (failed, nothing acknowledged).
+const EXIT_SHIP_NOTHING_TO_DO: u8 = 3;
+const EXIT_SHIP_PARTIAL: u8 = 4;
+
+fn run_ship(args: cli::ShipArgs) -> ExitCode {
+    use pglcr::ship::{self, state::StateError, Mode, Progress, Request, ShipError};
+    use std::io::IsTerminal;
+    let max_rate = match args
+        .max_rate
+        .as_deref()
+        .map(pglcr::units::parse_size)
+        .transpose()
+    {
+        Ok(Some(0)) => return usage_error("ship", "--max-rate must be above 0"),
+        Ok(r) => r,
+        Err(msg) => return usage_error("ship", msg),
+    };
+    let request = Request {
+        spool: args.spool,
+        to: args.to,
+        name: args.name,
+        mode: if args.repair {
+            Mode::Repair
+        } else if args.verify {
+            Mode::Verify
+        } else {
+            Mode::Ship
+        },
+        jobs: args.jobs.into(),
+        max_rate,
+        ssh_command: args
+            .ssh_command
+            .or_else(|| {
+                std::env::var("PGLCR_SSH")
+                    .ok()
+                    .filter(|s| !s.trim().is_empty())
+            })
+            .unwrap_or_else(|| ship::DEFAULT_SSH.to_string()),
+        backoff: pglcr::ship::transport::Backoff {
+            retries: args.retries,
+            first_delay: std::time::Duration::from_secs(1),
+            max_delay: std::time::Duration::from_secs(60),
+        },
+        on_retry: |msg, delay| {
+            eprintln!(
+                "pglcr: warning: {msg}; retrying in {} s",
+                delay.as_secs_f64()
+            )
+        },
+    };
+    let failed = |e: ShipError| match e {
+        ShipError::State(StateError::Locked { .. }) => {
+            eprintln!("pglcr: error: {e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
+        ShipError::Usage(msg) => usage_error("ship", msg),
+        e => fail(e),
+    };
+    if request.mode != Mode::Ship {
+        return match ship::verify(&request) {
+            Err(e) => failed(e),
+            Ok(r) => {
+                for p in &r.problems {
+                    eprintln!("pglcr: problem: {p}");
+                }
+                for f in &r.repaired {
+                    eprintln!("pglcr: repaired {f}");
+                }
+                for u in &r.unrepairable {
+                    eprintln!("pglcr: cannot repair {u}");
+                }
+                eprintln!(
+                    "pglcr: destination \"{}\": {} files checked, {} problems, {} repaired",
+                    r.name,
+                    r.checked,
+                    r.problems.len(),
+                    r.repaired.len()
+                );
+                let fixed = request.mode == Mode::Repair && r.unrepairable.is_empty();
+                if r.problems.is_empty() || fixed {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        };
+    }
+    let progress = Progress::default();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if std::io::stderr().is_terminal() {
+            let (progress, done) = (&progress, &done);
+            scope.spawn(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{elapsed} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                    )
+                    .expect("valid template")
+                    .progress_chars("=> "),
+                );
+                while !done.load(Relaxed) {
+                    bar.set_length(progress.total.load(Relaxed));
+                    bar.set_position(progress.done.load(Relaxed));
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                bar.finish_and_clear();
+            });
+        }
+        let result = ship::run(&request, Some(&progress));
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        result
+    });
+    match result {
+        Err(e) => failed(e),
+        Ok(s) if s.files == 0 && s.failure.is_none() => {
+            eprintln!(
+                "pglcr: nothing to ship to \"{}\": acknowledged up to {}",
+                s.name,
+                s.acked
+                    .as_deref()
+                    .unwrap_or("nothing (the spool has no LCR files)")
+            );
+            ExitCode::from(EXIT_SHIP_NOTHING_TO_DO)
+        }
+        Ok(s) => {
+            let secs = s.elapsed.as_secs_f64();
+            let mb = s.bytes as f64 / (1024.0 * 1024.0);
+            eprintln!(
+                "pglcr: shipped {} files ({:.1} MB, {} already there) to \"{}\" in {:.1} s ({:.1} MB/s){}, acknowledged up to {}",
+                s.files,
+                mb,
+                s.already_there,
+                s.name,
+                secs,
+                if secs > 0.0 { mb / secs } else { 0.0 },
+                if s.retries > 0 {
+                    format!(" after {} retries", s.retries)
+                } else {
+                    String::new()
+                },
+                s.acked.as_deref().unwrap_or("nothing")
+            );
+            match s.failure {
+                Some(e) => {
+                    eprintln!("pglcr: error: {e}");
+                    ExitCode::from(EXIT_SHIP_PARTIAL)
+                }
+                None => ExitCode::SUCCESS,
+            }
+        }
+    }
+}
+
+const EXIT_DRILL_FAIL: u8 = 1;
+const EXIT_DRILL_ERROR: u8 = 2;
+
+fn run_drill(args: cli::DrillArgs) -> ExitCode {
+    use pglcr::drill::{self, demo, report, Verdict};
+    let error = |e: &dyn std::fmt::Display| {
+        eprintln!("pglcr: error: {e}");
+        ExitCode::from(EXIT_DRILL_ERROR)
+    };
+    let mut step = |s: &str| eprintln!("pglcr drill: {s}");
+    let (report, kept) = if args.demo {
+        let request = demo::DemoRequest {
+            pg_bindir: None,
+            workload: std::time::Duration::from_secs(args.seconds),
+            keep: args.keep,
+        };
+        match demo::run(&request, &mut step) {
+            Ok(run) => (run.report, run.dir),
+            Err(e) => return error(&e),
+        }
+    } else {
+        let conn = |s: &Option<String>| conn_params(s.as_deref().expect("required by clap"));
+        let (source, target) = match (conn(&args.source), conn(&args.target)) {
+            (Ok(s), Ok(t)) => (s, t),
+            (Err(e), _) | (_, Err(e)) => return error(&e),
+        };
+        let compare_with = match args.compare_with.as_deref().map(conn_params).transpose() {
+            Ok(c) => c,
+            Err(e) => return error(&e),
+        };
+        let until = match args.until.as_deref().map(parse_until).transpose() {
+            Ok(u) => u,
+            Err(e) => return error(&e),
+        };
+        let request = drill::Request {
+            source,
+            wal: args.wal.clone().expect("required by clap"),
+            spool: args.spool.clone().expect("required by clap"),
+            ship_to: args.ship_to.clone().expect("required by clap"),
+            apply_from: args.apply_from.clone(),
+            target,
+            until,
+            compare_with,
+            tables: args.tables.clone(),
+            max_memory: 256 << 20,
+        };
+        (drill::run(&request, &mut step), None)
+    };
+    match args.format {
+        cli::DrillFormatArg::Text => print!("{}", report::text(&report)),
+        cli::DrillFormatArg::Json => print!("{}", report::json(&report)),
+    }
+    if let Some(dir) = kept {
+        eprintln!(
+            "pglcr drill: kept {} (clusters still running: stop them with pg_ctl -D {}/source stop and pg_ctl -D {}/target stop)",
+            dir.display(),
+            dir.display(),
+            dir.display()
+        );
+    }
+    if let Some(path) = &args.html {
+        if let Err(e) = pglcr::durable::write_file(path, report::html(&report).as_bytes()) {
+            return error(&format!("could not write \"{}\": {e}", path.display()));
+        }
+    }
+    match report.verdict {
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail => ExitCode::from(EXIT_DRILL_FAIL),
     }
 }
 

@@ -3,9 +3,12 @@
 pub mod apply;
 pub mod archive;
 pub mod catalog;
+pub mod compare;
 pub mod decode;
+pub mod drill;
 pub mod dump;
 pub mod durable;
+pub mod init;
 pub mod lcr;
 pub mod logical;
 pub mod output;

@@ -369,7 +369,7 @@ impl ConnParams {
     }
 
     /// The password for one target: explicit, else from the password file.
-    fn password_for(&self, target: &Target) -> (Option<String>, bool) {
+    pub fn password_for(&self, target: &Target) -> (Option<String>, bool) {
         if let Some(p) = &self.password {
             return (Some(p.clone()), false);
         }

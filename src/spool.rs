@@ -30,6 +30,8 @@ use crate::wal::segment::WalDir;
 pub const STATE_FILE: &str = "state.json";
 pub const CATALOG_FILE: &str = "catalog.json";
 pub const LOCK_FILE: &str = "lock";
+/// Present while `pglcr init` prepares the spool and its target: decoding waits for it to go.
+pub const INIT_PENDING_FILE: &str = "init-pending";
 const STATE_FORMAT: &str = "pglcr-spool";
 
 /// Largest and default LCR file size.
@@ -66,6 +68,8 @@ pub enum SpoolError {
     Write(#[from] crate::lcr::writer::WriteError),
     #[error("the WAL in {} is from database system {wal}, the spool from {spool}", .dir.display())]
     OtherSystem { dir: PathBuf, wal: u64, spool: u64 },
+    #[error("spool \"{}\" is not ready: pglcr init has not finished preparing it (\"{}\" exists); rerun pglcr init to complete it", .spool.display(), .spool.join(INIT_PENDING_FILE).display())]
+    InitPending { spool: PathBuf },
 }
 
 /// The durable state of a spool (`state.json`).
@@ -289,6 +293,55 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
     })
 }
 
+/// Where a stream begins, as a logical slot created by `pglcr init` reported it.
+#[derive(Clone, Debug)]
+pub struct Start {
+    /// The slot's consistent point: transactions committing at or after it are decoded.
+    pub consistent_point: Lsn,
+    /// The slot's `restart_lsn`: WAL from here holds every change of those transactions.
+    pub restart_lsn: Lsn,
+    pub timeline: u32,
+    pub wal_segment_size: u64,
+}
+
+/// Writes a new spool's catalog and state without reading WAL (which may not be archived
+/// yet). The caller holds the spool's lock.
+///
+/// No start rule is needed: a slot becomes consistent only once every transaction running
+/// when it began reading (at `restart_lsn`) has ended, so every transaction that commits after
+/// the consistent point wrote all its changes after `restart_lsn`; the commit-LSN rule alone
+/// chooses exactly what the exported snapshot does not show.
+pub fn initialize(spool: &Path, catalog_json: &str, start: &Start) -> Result<State, SpoolError> {
+    let catalog_path = spool.join(CATALOG_FILE);
+    let catalog = Catalog::from_json(catalog_json, &catalog_path)?;
+    crate::durable::write_file(&catalog_path, catalog_json.as_bytes()).map_err(|source| {
+        SpoolError::Io {
+            what: "could not write catalog",
+            path: catalog_path.clone(),
+            source,
+        }
+    })?;
+    let state = State {
+        format: STATE_FORMAT.into(),
+        format_version: 1,
+        system_identifier: catalog.file.system_identifier.clone(),
+        timeline: start.timeline,
+        database_oid: catalog.database_oid(),
+        database_name: catalog.file.database.name.clone(),
+        server_version_num: catalog.file.server_version_num,
+        wal_segment_size: start.wal_segment_size,
+        max_lcr_size: DEFAULT_LCR_SIZE,
+        start_lsn: start.consistent_point.to_string(),
+        skip_xids_below: None,
+        resume_lsn: start.consistent_point.to_string(),
+        resume_skip: 0,
+        restart_lsn: start.restart_lsn.to_string(),
+        last_file: None,
+    };
+    state.save(spool)?;
+    Ok(state)
+}
+
 /// Brings the state up to the newest LCR file, should a run have died between publishing a
 /// file and saving the state.
 fn reconcile(spool: &Path, state: &mut State) -> Result<(), SpoolError> {
@@ -331,6 +384,11 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         source,
     })?;
     let _lock = lock(&req.spool)?;
+    if req.spool.join(INIT_PENDING_FILE).exists() {
+        return Err(SpoolError::InitPending {
+            spool: req.spool.clone(),
+        });
+    }
     clean_leftovers(&req.spool)?;
     let catalog_path = req.spool.join(CATALOG_FILE);
     let mut state = match State::load(&req.spool)? {

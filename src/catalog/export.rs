@@ -31,12 +31,52 @@ pub struct Export {
     pub target: Target,
 }
 
+/// The script's statements, comments left out.
+fn statements() -> Vec<String> {
+    let code = EXPORT_SQL
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(";\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Connects with `params`, runs the export script in one REPEATABLE READ READ ONLY
 /// transaction and checks that the result loads.
 pub fn export(params: &ConnParams) -> Result<Export, ExportError> {
     let (mut client, target) = params.connect()?;
+    run_script(&mut client, target, EXPORT_SQL)
+}
+
+/// Runs the export query in a transaction that uses an exported snapshot (`pg_export_snapshot`,
+/// or a slot's), so that the dictionary describes the database as that snapshot sees it.
+pub fn export_with_snapshot(
+    client: &mut postgres::Client,
+    target: &Target,
+    snapshot: &str,
+) -> Result<Export, ExportError> {
+    let select = statements()
+        .into_iter()
+        .find(|s| s.starts_with("SELECT "))
+        .expect("the export script has a SELECT");
+    let script = format!(
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '{}';\n{select};\nCOMMIT;",
+        snapshot.replace('\'', "''")
+    );
+    run_script(client, target.clone(), &script)
+}
+
+fn run_script(
+    client: &mut postgres::Client,
+    target: Target,
+    script: &str,
+) -> Result<Export, ExportError> {
     let messages = client
-        .simple_query(EXPORT_SQL)
+        .simple_query(script)
         .map_err(|e| ExportError::Query {
             target: target.clone(),
             message: pgconn::error_text(&e),
@@ -72,16 +112,7 @@ mod tests {
 
     #[test]
     fn script_is_one_read_only_repeatable_read_transaction() {
-        let code = EXPORT_SQL
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let statements: Vec<&str> = code
-            .split(";\n")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect();
+        let statements = statements();
         assert_eq!(statements.len(), 3, "{statements:#?}");
         assert_eq!(
             statements[0],

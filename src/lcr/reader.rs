@@ -92,6 +92,11 @@ impl LcrFile {
         self.bytes.len() as u64
     }
 
+    /// The file's bytes, as read.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// The frames in order, block by block.
     pub fn frames(&self) -> Frames<'_> {
         Frames {

@@ -1,3 +1,630 @@
-//! Shipping LCR files from a spool to destinations.
+//! `pglcr ship`: sends the complete LCR files of a spool to a destination (a directory, or a
+//! directory on another host over SSH), in order, each acknowledged in the spool only once the
+//! destination holds it durably under its final name with a verified checksum.
+//!
+//! A run takes the destination's lock, ships every file after the last acknowledged one
+//! (`--jobs` transfers at a time), and after each step of the in-order frontier rewrites the
+//! destination's manifest and then the acknowledgement. Killed at any point, the next run
+//! finds at worst files at the destination that are not acknowledged yet: the same bytes
+//! count as shipped, other bytes stop shipping to that destination with an error naming the
+//! file.
 
+pub mod dir;
+pub mod manifest;
+pub mod ssh;
 pub mod state;
+pub mod transport;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::lcr::{LcrFile, LcrName};
+use manifest::{sha256_hex, Entry, Manifest, MANIFEST_FILE};
+use state::{DestinationState, StateError};
+use transport::{Backoff, Pacer, PutOutcome, Transport, TransportError};
+
+/// The ssh program used when neither `--ssh-command` nor `PGLCR_SSH` says otherwise.
+pub const DEFAULT_SSH: &str = "ssh";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ShipError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("destination \"{name}\" of spool \"{}\" is broken: {reason}", .spool.display())]
+    Broken {
+        spool: PathBuf,
+        name: String,
+        reason: String,
+    },
+    #[error("destination \"{name}\" of this spool ships to \"{was}\", not \"{to}\"; give another --name for a new destination")]
+    OtherDestination {
+        name: String,
+        was: String,
+        to: String,
+    },
+    #[error("could not read spool \"{}\": {source}", .spool.display())]
+    Spool {
+        spool: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("LCR file {name} has already been removed from spool \"{}\", but destination \"{dest}\" has not acknowledged it", .spool.display())]
+    Removed {
+        spool: PathBuf,
+        name: String,
+        dest: String,
+    },
+    #[error(transparent)]
+    Lcr(#[from] crate::lcr::LcrError),
+    #[error("LCR file {name} at destination \"{dest}\" has different contents (SHA-256 {theirs}) from the spool's (SHA-256 {ours}); shipping to this destination stops here")]
+    Conflict {
+        name: String,
+        dest: String,
+        ours: String,
+        theirs: String,
+    },
+    #[error("destination \"{dest}\": {detail}")]
+    Transport { dest: String, detail: String },
+    #[error("invalid manifest \"{MANIFEST_FILE}\" at destination \"{dest}\": {detail}")]
+    BadManifest { dest: String, detail: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Ship what the destination has not acknowledged.
+    Ship,
+    /// Check the destination against its manifest and the spool; change nothing.
+    Verify,
+    /// Like `Verify`, then send again every damaged or missing file the spool still has.
+    Repair,
+}
+
+pub struct Request {
+    pub spool: PathBuf,
+    /// A directory, or `ssh://[user@]host[:port]/path`.
+    pub to: String,
+    /// The destination's name in the spool (default: see [`default_name`]).
+    pub name: Option<String>,
+    pub mode: Mode,
+    pub jobs: usize,
+    /// Bytes per second over all transfers.
+    pub max_rate: Option<u64>,
+    /// The ssh program and options, split like a shell would.
+    pub ssh_command: String,
+    pub backoff: Backoff,
+    /// Hears of each transient failure before the wait that precedes a retry.
+    pub on_retry: fn(&str, Duration),
+}
+
+/// Progress for a display: bytes done out of a total known once the run has listed its files.
+#[derive(Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub name: String,
+    /// Files sent and acknowledged in this run.
+    pub files: usize,
+    /// Of these, files the destination already held with the same contents.
+    pub already_there: usize,
+    pub bytes: u64,
+    pub elapsed: Duration,
+    /// The last acknowledged file after the run.
+    pub acked: Option<String>,
+    /// Files at the destination with transient errors retried along the way.
+    pub retries: u64,
+    /// What stopped the run after some files were acknowledged (a partial failure).
+    pub failure: Option<ShipError>,
+}
+
+#[derive(Debug, Default)]
+pub struct VerifyReport {
+    pub name: String,
+    /// Files checked (manifest entries and acknowledged spool files).
+    pub checked: usize,
+    /// One line per problem found, naming the file.
+    pub problems: Vec<String>,
+    /// Files sent again (with `Mode::Repair`).
+    pub repaired: Vec<String>,
+    /// Problems `Mode::Repair` could not fix (the spool no longer has the file).
+    pub unrepairable: Vec<String>,
+}
+
+/// The destination name used when `--name` is not given: the host of an ssh:// URL, the last
+/// component of a directory, with characters a name cannot hold replaced by `_`.
+pub fn default_name(to: &str) -> String {
+    let base = match ssh::SshTarget::parse(to) {
+        Some(Ok(t)) => t.host,
+        _ => Path::new(to)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let name: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match name.trim_start_matches('.') {
+        "" => "default".to_string(),
+        n => n.to_string(),
+    }
+}
+
+fn transport_for(req: &Request) -> Result<Box<dyn Transport>, ShipError> {
+    match ssh::SshTarget::parse(&req.to) {
+        Some(target) => {
+            let target = target.map_err(ShipError::Usage)?;
+            Ok(Box::new(
+                ssh::SshTransport::new(target, &req.ssh_command).map_err(ShipError::Usage)?,
+            ))
+        }
+        None if req.to.contains("://") => Err(ShipError::Usage(format!(
+            "unsupported destination \"{}\": expected a directory or ssh://[user@]host[:port]/path",
+            req.to
+        ))),
+        None => Ok(Box::new(dir::DirTransport {
+            dir: PathBuf::from(&req.to),
+        })),
+    }
+}
+
+/// A complete LCR file of the spool, read and checked, ready to send.
+struct Loaded {
+    name: String,
+    bytes: Vec<u8>,
+    entry: Entry,
+}
+
+fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
+    let bytes = std::fs::read(path).map_err(|source| crate::lcr::LcrError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Checks the file's own checksums: a damaged spool file must not travel.
+    let file = LcrFile::from_bytes(path, bytes)?;
+    let entry = Entry {
+        size: file.size(),
+        sha256: String::new(),
+        first_lsn: file.header.first_lsn,
+        last_lsn: file.header.last_lsn,
+    };
+    let bytes = file.into_bytes();
+    Ok(Loaded {
+        name: name.to_string(),
+        entry: Entry {
+            sha256: sha256_hex(&bytes),
+            ..entry
+        },
+        bytes,
+    })
+}
+
+struct Opened {
+    name: String,
+    state: DestinationState,
+    _lock: state::DestinationLock,
+    transport: Box<dyn Transport>,
+    spool_files: Vec<(LcrName, PathBuf)>,
+}
+
+fn open(req: &Request) -> Result<Opened, ShipError> {
+    let name = req.name.clone().unwrap_or_else(|| default_name(&req.to));
+    state::check_name(&name)?;
+    if !req.spool.join(crate::spool::STATE_FILE).is_file() {
+        return Err(ShipError::Usage(format!(
+            "\"{}\" is not a spool (no {} in it)",
+            req.spool.display(),
+            crate::spool::STATE_FILE
+        )));
+    }
+    let transport = transport_for(req)?;
+    let lock = state::lock(&req.spool, &name)?;
+    // A directory is recorded as an absolute path, so that runs from another working
+    // directory are known to ship to the same place.
+    let to = match ssh::SshTarget::parse(&req.to) {
+        Some(_) => req.to.clone(),
+        None => std::path::absolute(&req.to)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| req.to.clone()),
+    };
+    let state = match DestinationState::load(&req.spool, &name)? {
+        Some(s) if s.to != to => {
+            return Err(ShipError::OtherDestination {
+                name,
+                was: s.to,
+                to,
+            })
+        }
+        Some(s) => s,
+        None => DestinationState::new(&name, &to),
+    };
+    if let Some(reason) = &state.broken {
+        return Err(ShipError::Broken {
+            spool: req.spool.clone(),
+            name,
+            reason: reason.clone(),
+        });
+    }
+    let spool_files = crate::lcr::list_dir(&req.spool).map_err(|source| ShipError::Spool {
+        spool: req.spool.clone(),
+        source,
+    })?;
+    Ok(Opened {
+        name,
+        state,
+        _lock: lock,
+        transport,
+        spool_files,
+    })
+}
+
+/// Connects to the destination, clears what interrupted transfers left there and reads its
+/// manifest.
+fn connect(req: &Request, transport: &dyn Transport) -> Result<Manifest, ShipError> {
+    let text = req
+        .backoff
+        .run(|| transport.open(), req.on_retry)
+        .map_err(|e| transport_error(req, e))?;
+    match text {
+        Some(t) => Manifest::parse(&t).map_err(|detail| ShipError::BadManifest {
+            dest: req.to.clone(),
+            detail,
+        }),
+        None => Ok(Manifest::default()),
+    }
+}
+
+fn transport_error(req: &Request, e: TransportError) -> ShipError {
+    match e {
+        TransportError::Transient(detail) | TransportError::Fatal(detail) => ShipError::Transport {
+            dest: req.to.clone(),
+            detail,
+        },
+        TransportError::Conflict { sha256 } => ShipError::Transport {
+            dest: req.to.clone(),
+            detail: format!("unexpected conflicting file (SHA-256 {sha256})"),
+        },
+    }
+}
+
+/// The file that should follow `acked` but is missing from the spool, if the names show one:
+/// sub-segments of a WAL segment are numbered from 0 without gaps.
+fn removed_successor(acked: Option<LcrName>, first_pending: Option<LcrName>) -> Option<LcrName> {
+    let next = first_pending?;
+    match acked {
+        Some(a) if (a.timeline, a.segno) == (next.timeline, next.segno) => {
+            (next.subseg != a.subseg + 1).then_some(LcrName {
+                subseg: a.subseg + 1,
+                ..a
+            })
+        }
+        _ => (next.subseg != 0).then_some(LcrName { subseg: 0, ..next }),
+    }
+}
+
+/// Ships every complete LCR file of the spool the destination has not acknowledged.
+pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipError> {
+    let start = Instant::now();
+    let Opened {
+        name,
+        mut state,
+        _lock,
+        transport,
+        spool_files,
+    } = open(req)?;
+    let acked = state.acked.as_deref().and_then(LcrName::parse);
+    let pending: Vec<(LcrName, PathBuf)> = spool_files
+        .into_iter()
+        .filter(|(n, _)| acked.is_none_or(|a| *n > a))
+        .collect();
+    if let Some(missing) = removed_successor(acked, pending.first().map(|p| p.0)) {
+        return Err(ShipError::Removed {
+            spool: req.spool.clone(),
+            name: missing.to_string(),
+            dest: name,
+        });
+    }
+    if let Some(p) = progress {
+        let total = pending
+            .iter()
+            .filter_map(|(_, path)| std::fs::metadata(path).ok())
+            .map(|m| m.len())
+            .sum();
+        p.total.store(total, Ordering::Relaxed);
+    }
+    let mut summary = Summary {
+        name: name.clone(),
+        acked: state.acked.clone(),
+        ..Summary::default()
+    };
+    if pending.is_empty() {
+        summary.elapsed = start.elapsed();
+        return Ok(summary);
+    }
+    let mut manifest = connect(req, transport.as_ref())?;
+    let pacer = Pacer::new(req.max_rate);
+    let queue = Mutex::new(pending.iter().enumerate().collect::<VecDeque<_>>());
+    let stop = AtomicBool::new(false);
+    let retries = AtomicU64::new(0);
+    let (done_tx, done_rx) =
+        std::sync::mpsc::channel::<(usize, Result<(Loaded, PutOutcome), ShipError>)>();
+    let transport = transport.as_ref();
+    let first_error = std::thread::scope(|scope| {
+        for _ in 0..req.jobs.max(1).min(pending.len()) {
+            let done_tx = done_tx.clone();
+            let (queue, stop, pacer, retries) = (&queue, &stop, &pacer, &retries);
+            scope.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Some((i, (lcr_name, path))) = queue.lock().expect("queue").pop_front() else {
+                    break;
+                };
+                let result = load(path, &lcr_name.to_string()).and_then(|file| {
+                    let outcome = req.backoff.run(
+                        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
+                        |msg, delay| {
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            (req.on_retry)(msg, delay);
+                        },
+                    );
+                    match outcome {
+                        Ok(o) => Ok((file, o)),
+                        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
+                            name: file.name.clone(),
+                            dest: req.to.clone(),
+                            ours: file.entry.sha256.clone(),
+                            theirs: sha256,
+                        }),
+                        Err(e) => Err(transport_error(req, e)),
+                    }
+                });
+                if result.is_err() {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if done_tx.send((i, result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        // Completed files wait here until every file before them is done, so that the
+        // manifest and the acknowledgement only ever move forward without gaps.
+        let mut completed: BTreeMap<usize, (Loaded, PutOutcome)> = BTreeMap::new();
+        let mut frontier = 0;
+        let mut first_error: Option<(usize, ShipError)> = None;
+        while let Ok(first) = done_rx.recv() {
+            for (i, result) in std::iter::once(first).chain(done_rx.try_iter()) {
+                match result {
+                    Ok(done) => {
+                        if let Some(p) = progress {
+                            p.done.fetch_add(done.0.entry.size, Ordering::Relaxed);
+                        }
+                        completed.insert(i, done);
+                    }
+                    Err(e) => {
+                        if first_error.as_ref().is_none_or(|(at, _)| i < *at) {
+                            first_error = Some((i, e));
+                        }
+                    }
+                }
+            }
+            let mut advanced = Vec::new();
+            while let Some(done) = completed.remove(&frontier) {
+                advanced.push(done);
+                frontier += 1;
+            }
+            if advanced.is_empty() {
+                continue;
+            }
+            if let Err(e) = acknowledge(req, transport, &mut manifest, &mut state, &advanced) {
+                stop.store(true, Ordering::Relaxed);
+                first_error = Some((0, e));
+                break;
+            }
+            for (file, outcome) in &advanced {
+                summary.files += 1;
+                summary.bytes += file.entry.size;
+                if *outcome == PutOutcome::AlreadyThere {
+                    summary.already_there += 1;
+                }
+            }
+            summary.acked = state.acked.clone();
+        }
+        first_error.map(|(_, e)| e)
+    });
+    summary.retries = retries.load(Ordering::Relaxed);
+    summary.elapsed = start.elapsed();
+    match first_error {
+        Some(e) if summary.files == 0 => Err(e),
+        failure => {
+            summary.failure = failure;
+            Ok(summary)
+        }
+    }
+}
+
+/// Records files the destination now holds: manifest first, then the acknowledgement, so
+/// an acknowledged file is always in the manifest.
+fn acknowledge(
+    req: &Request,
+    transport: &dyn Transport,
+    manifest: &mut Manifest,
+    state: &mut DestinationState,
+    files: &[(Loaded, PutOutcome)],
+) -> Result<(), ShipError> {
+    for (file, _) in files {
+        manifest.0.insert(file.name.clone(), file.entry.clone());
+    }
+    let text = manifest.render();
+    req.backoff
+        .run(|| transport.write_manifest(&text), req.on_retry)
+        .map_err(|e| transport_error(req, e))?;
+    state.acked = files.last().map(|(f, _)| f.name.clone());
+    state.save(&req.spool)?;
+    Ok(())
+}
+
+/// Checks what the destination holds against its manifest and the spool; with
+/// `Mode::Repair`, sends again what is damaged or missing and still in the spool.
+pub fn verify(req: &Request) -> Result<VerifyReport, ShipError> {
+    let Opened {
+        name,
+        state,
+        _lock,
+        transport,
+        spool_files,
+    } = open(req)?;
+    let transport = transport.as_ref();
+    let mut manifest = connect(req, transport)?;
+    let held = req
+        .backoff
+        .run(|| transport.checksums(), req.on_retry)
+        .map_err(|e| transport_error(req, e))?;
+    let acked = state.acked.as_deref().and_then(LcrName::parse);
+    let spool: BTreeMap<String, PathBuf> = spool_files
+        .into_iter()
+        .map(|(n, p)| (n.to_string(), p))
+        .collect();
+    let mut report = VerifyReport {
+        name,
+        ..VerifyReport::default()
+    };
+    // Files to send again, with what is wrong with each.
+    let mut bad: BTreeMap<String, String> = BTreeMap::new();
+    for (file, entry) in &manifest.0 {
+        report.checked += 1;
+        match held.get(file) {
+            None => {
+                bad.insert(
+                    file.clone(),
+                    "listed in the manifest, missing at the destination".into(),
+                );
+            }
+            Some(sum) if *sum != entry.sha256 => {
+                bad.insert(
+                    file.clone(),
+                    format!(
+                        "SHA-256 {sum} at the destination, {} in the manifest",
+                        entry.sha256
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for (file, path) in &spool {
+        if LcrName::parse(file).is_none_or(|n| acked.is_none_or(|a| n > a)) {
+            continue;
+        }
+        let ours = sha256_hex(
+            &std::fs::read(path).map_err(|source| crate::lcr::LcrError::Io {
+                path: path.clone(),
+                source,
+            })?,
+        );
+        if !manifest.0.contains_key(file) {
+            report.checked += 1;
+        }
+        match (manifest.0.get(file), held.get(file)) {
+            (None, _) => {
+                bad.entry(file.clone())
+                    .or_insert_with(|| "acknowledged but not in the manifest".into());
+            }
+            (Some(e), _) if e.sha256 != ours => {
+                bad.entry(file.clone()).or_insert_with(|| {
+                    format!("SHA-256 {} in the manifest, {ours} in the spool", e.sha256)
+                });
+            }
+            (_, Some(sum)) if *sum != ours => {
+                bad.entry(file.clone()).or_insert_with(|| {
+                    format!("SHA-256 {sum} at the destination, {ours} in the spool")
+                });
+            }
+            _ => {}
+        }
+    }
+    report.problems = bad.iter().map(|(f, why)| format!("{f}: {why}")).collect();
+    if req.mode != Mode::Repair || bad.is_empty() {
+        return Ok(report);
+    }
+    let pacer = Pacer::new(req.max_rate);
+    for file in bad.keys() {
+        let Some(path) = spool.get(file) else {
+            report
+                .unrepairable
+                .push(format!("{file}: no longer in the spool"));
+            continue;
+        };
+        let loaded = load(path, file)?;
+        req.backoff
+            .run(
+                || transport.put(file, &loaded.bytes, &loaded.entry.sha256, true, &pacer),
+                req.on_retry,
+            )
+            .map_err(|e| transport_error(req, e))?;
+        manifest.0.insert(file.clone(), loaded.entry);
+        report.repaired.push(file.clone());
+    }
+    if !report.repaired.is_empty() {
+        let text = manifest.render();
+        req.backoff
+            .run(|| transport.write_manifest(&text), req.on_retry)
+            .map_err(|e| transport_error(req, e))?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(segno: u64, subseg: u64) -> LcrName {
+        LcrName {
+            timeline: 1,
+            segno,
+            subseg,
+        }
+    }
+
+    #[test]
+    fn a_gap_after_the_acknowledged_file_is_a_removed_file() {
+        assert_eq!(removed_successor(Some(n(3, 1)), Some(n(3, 2))), None);
+        assert_eq!(removed_successor(Some(n(3, 1)), Some(n(5, 0))), None);
+        assert_eq!(removed_successor(None, Some(n(3, 0))), None);
+        assert_eq!(removed_successor(Some(n(3, 1)), None), None);
+        assert_eq!(
+            removed_successor(Some(n(3, 1)), Some(n(3, 3))),
+            Some(n(3, 2))
+        );
+        assert_eq!(
+            removed_successor(Some(n(3, 1)), Some(n(4, 2))),
+            Some(n(4, 0))
+        );
+        assert_eq!(removed_successor(None, Some(n(4, 1))), Some(n(4, 0)));
+    }
+
+    #[test]
+    fn default_names() {
+        assert_eq!(
+            default_name("ssh://backup@dr1.example.com:22/srv/lcr"),
+            "dr1.example.com"
+        );
+        assert_eq!(default_name("/mnt/dr site"), "dr_site");
+        assert_eq!(default_name("/"), "default");
+        assert!(state::check_name(&default_name("ssh://[::1]/x")).is_ok());
+    }
+}

@@ -4,6 +4,7 @@
 
 pub mod pages;
 pub mod pipeline;
+pub mod sshd;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

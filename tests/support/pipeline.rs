@@ -12,8 +12,12 @@ use pglcr::ship::state::{self, DestinationState};
 use super::{pg_command, pglcr, run_ok, server_writable_tempdir, Cluster};
 
 pub fn conninfo(c: &Cluster) -> String {
+    conninfo_db(c, "postgres")
+}
+
+pub fn conninfo_db(c: &Cluster, dbname: &str) -> String {
     format!(
-        "host={} port={} user=postgres dbname=postgres",
+        "host={} port={} user=postgres dbname={dbname}",
         c.socket_dir().display(),
         c.port
     )

@@ -1,0 +1,489 @@
+//! A destination on another host, over the system's OpenSSH client: `ssh://[user@]host[:port]/path`.
+//!
+//! The far side needs nothing but a POSIX shell and standard tools (`head`, `tee`, `sha256sum`,
+//! `wc`, `mv`, `sync`, as GNU coreutils or BusyBox have them): each transfer job keeps one
+//! small `sh -c` script running there, fed requests and file bytes on its standard input, that
+//! writes each file to a temporary name while checksumming the stream, checks size and SHA-256
+//! against what the sender computed, fsyncs the file (`sync FILE`, or a global `sync` where
+//! that is not supported), renames it into place and fsyncs the directory. So a file appears
+//! complete or not at all, and the sender acknowledges it only after the script reports it
+//! stored. One long-lived script per job rather than one per file, because every ssh session
+//! pays for a login shell on the far side. Checksumming the received stream instead of reading the file back keeps
+//! the far side to one pass over the data; the size check catches a short write by `tee`, and
+//! a read-back right after writing would come from the page cache anyway.
+//!
+//! One run opens one SSH connection and multiplexes every transfer over it (OpenSSH
+//! ControlMaster), so that many small files do not pay one handshake each.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use super::manifest::{sha256_hex, MANIFEST_FILE};
+use super::transport::{Pacer, PutOutcome, Transport, TransportError};
+
+/// Where an `ssh://` destination points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshTarget {
+    pub user: Option<String>,
+    pub host: String,
+    pub port: Option<u16>,
+    /// Absolute, or relative to the login directory (written `/~/path` in the URL, as git does).
+    pub path: String,
+}
+
+impl SshTarget {
+    /// Parses `ssh://[user@]host[:port]/path`; None when `to` is not an ssh:// URL at all.
+    pub fn parse(to: &str) -> Option<Result<SshTarget, String>> {
+        let rest = to.strip_prefix("ssh://")?;
+        Some(Self::parse_rest(rest).map_err(|why| {
+            format!("invalid destination \"{to}\": {why}; expected ssh://[user@]host[:port]/path")
+        }))
+    }
+
+    fn parse_rest(rest: &str) -> Result<SshTarget, String> {
+        let (authority, path) = rest
+            .split_once('/')
+            .ok_or("the URL has no path after the host")?;
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) if !u.is_empty() => (Some(u.to_string()), h),
+            Some(_) => return Err("empty user name".into()),
+            None => (None, authority),
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or("unterminated [ in the host")?;
+            (h, after.strip_prefix(':'))
+        } else {
+            match hostport.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            }
+        };
+        if host.is_empty() || host.starts_with('-') {
+            return Err("invalid host name".into());
+        }
+        let port = port
+            .map(|p| {
+                p.parse::<u16>()
+                    .map_err(|_| format!("invalid port \"{p}\""))
+            })
+            .transpose()?;
+        let path = match path {
+            "~" => ".".to_string(),
+            p => match p.strip_prefix("~/") {
+                Some(rel) if !rel.is_empty() => rel.to_string(),
+                Some(_) => ".".to_string(),
+                None if !p.is_empty() => format!("/{p}"),
+                None => return Err("empty path".into()),
+            },
+        };
+        Ok(SshTarget {
+            user,
+            host: host.to_string(),
+            port,
+            path,
+        })
+    }
+}
+
+/// Receives files, one after the other, as long as the sender sends them (see the module
+/// comment): a request line `NAME SHA256 SIZE keep|replace`, then SIZE bytes; the answer is
+/// one line: `stored`, `already-there`, `conflict SHA256` (another file is there), or a
+/// reason after which the session ends (`damaged: …` for bytes damaged or cut off in transit).
+/// `read` takes the request line byte by byte, as POSIX requires of it on a pipe, and
+/// `head -c` reads exactly SIZE bytes, so requests and data never run into each other.
+const RECEIVE_SCRIPT: &str = r#"cd -- "$1" || { echo "no such directory"; exit 10; }
+tmp=
+trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
+trap 'exit 1' HUP INT TERM PIPE
+while read -r name sum size mode; do
+  tmp=".$name.$$.tmp"
+  got=$(head -c "$size" | tee -- "$tmp" | sha256sum) || { echo "could not receive $name"; exit 11; }
+  got=${got%% *}
+  have=$(wc -c < "$tmp") || { echo "could not read back $name"; exit 11; }
+  have=$((have))
+  if [ "$have" -ne "$size" ]; then echo "damaged: received $have bytes of $name, expected $size"; exit 12; fi
+  if [ "$got" != "$sum" ]; then echo "damaged: received $name with SHA-256 $got, expected $sum"; exit 12; fi
+  if [ "$mode" = keep ] && [ -e "$name" ]; then
+    old=$(sha256sum < "$name") || { echo "could not read $name"; exit 11; }
+    rm -f -- "$tmp"; tmp=
+    old=${old%% *}
+    if [ "$old" = "$sum" ]; then echo already-there; else echo "conflict $old"; fi
+    continue
+  fi
+  { sync -- "$tmp" 2>/dev/null || sync; } || { echo "could not fsync $name"; exit 11; }
+  mv -f -- "$tmp" "$name" || { echo "could not rename $tmp to $name"; exit 11; }
+  tmp=
+  { sync -- . 2>/dev/null || sync; } || { echo "could not fsync the directory"; exit 11; }
+  echo stored
+done
+"#;
+
+/// Removes temporary files of interrupted transfers and prints the manifest, if any.
+const OPEN_SCRIPT: &str = r#"cd -- "$1" || exit 10
+for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
+  if [ -f "$f" ]; then rm -f -- "$f" || exit 11; fi
+done
+if [ -f pglcr.manifest ]; then cat pglcr.manifest || exit 11; fi
+exit 0
+"#;
+
+/// Prints `sha256  name` for every LCR file.
+const CHECKSUMS_SCRIPT: &str = r#"cd -- "$1" || exit 10
+for f in ????????????????????????????????????????; do
+  if [ -f "$f" ]; then sha256sum -- "$f" || exit 11; fi
+done
+exit 0
+"#;
+
+pub struct SshTransport {
+    target: SshTarget,
+    /// The ssh program and the operator's options (`--ssh-command`, `PGLCR_SSH`).
+    ssh: Vec<String>,
+    control_path: PathBuf,
+    /// Receiving sessions not in use right now.
+    idle: Mutex<Vec<Session>>,
+}
+
+/// One remote shell running [`RECEIVE_SCRIPT`].
+struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// What ssh and the far side said on stderr, read by a thread so that it never blocks them.
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Session {
+    /// Ends the session; its exit status and stderr say why a request failed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.stdin);
+        let status = self.child.wait().ok().and_then(|s| s.code());
+        let text = self
+            .stderr
+            .lock()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        (status, text)
+    }
+}
+
+impl SshTransport {
+    /// `ssh_command` is split like a shell would (`ssh -i key -o Option=value`).
+    pub fn new(target: SshTarget, ssh_command: &str) -> Result<SshTransport, String> {
+        let ssh = shlex::split(ssh_command)
+            .filter(|w| !w.is_empty())
+            .ok_or_else(|| format!("invalid ssh command \"{ssh_command}\""))?;
+        // The control socket lives in a private directory: whoever can reach it can use the
+        // connection.
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let dir = std::env::temp_dir().join(format!("pglcr-ssh-{uid}"));
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(format!("could not create \"{}\": {e}", dir.display())),
+            }
+        }
+        Ok(SshTransport {
+            target,
+            ssh,
+            control_path: dir.join(format!("{}-%C", std::process::id())),
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let user = self
+            .target
+            .user
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{user}{}:{}", self.target.host, self.target.path)
+    }
+
+    /// ssh with the operator's options first (OpenSSH takes the first value given for an
+    /// option, so theirs win), then ours: never prompt, notice a dead link, share one connection.
+    fn ssh(&self) -> Command {
+        let mut c = Command::new(&self.ssh[0]);
+        c.args(&self.ssh[1..]);
+        for opt in [
+            "BatchMode=yes",
+            "ConnectTimeout=20",
+            "ServerAliveInterval=15",
+            "ServerAliveCountMax=4",
+        ] {
+            c.arg("-o").arg(opt);
+        }
+        c.arg("-o")
+            .arg(format!("ControlPath={}", self.control_path.display()));
+        if let Some(port) = self.target.port {
+            c.arg("-p").arg(port.to_string());
+        }
+        if let Some(user) = &self.target.user {
+            c.arg("-l").arg(user);
+        }
+        c
+    }
+
+    /// ssh running `script` with `args` on the far side, through the shared connection.
+    fn remote(&self, script: &str, args: &[&str]) -> Command {
+        let mut cmd = format!("sh -c {} pglcr", quote(script));
+        for a in args {
+            cmd.push(' ');
+            cmd.push_str(&quote(a));
+        }
+        let mut c = self.ssh();
+        c.args(["-o", "ControlMaster=no"])
+            .arg(&self.target.host)
+            .arg(cmd);
+        c
+    }
+
+    fn spawn_failed(&self, e: std::io::Error) -> TransportError {
+        TransportError::Fatal(format!("could not run \"{}\": {e}", self.ssh[0]))
+    }
+
+    /// What a failed ssh exit status means: 255 is ssh's own failure (connection), worth a
+    /// retry; 12 is data damaged in transit; anything else is the far side refusing.
+    fn failure(&self, what: &str, status: Option<i32>, detail: &str) -> TransportError {
+        let dest = self.describe();
+        match status {
+            Some(255) => {
+                TransportError::Transient(format!("{what} on {dest}: ssh failed: {detail}"))
+            }
+            Some(12) => TransportError::Transient(format!("{what} on {dest}: {detail}")),
+            Some(10) => TransportError::Fatal(format!("{what}: no directory {dest}: {detail}")),
+            Some(code) => TransportError::Fatal(format!(
+                "{what} on {dest} failed (exit status {code}): {detail}"
+            )),
+            None => TransportError::Fatal(format!("{what} on {dest}: ssh was killed by a signal")),
+        }
+    }
+
+    /// Runs a one-off script and returns its standard output.
+    fn run_once(&self, what: &str, script: &str) -> Result<String, TransportError> {
+        let out = self
+            .remote(script, &[&self.target.path])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| self.spawn_failed(e))?;
+        match out.status.code() {
+            Some(0) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+            code => Err(self.failure(what, code, String::from_utf8_lossy(&out.stderr).trim())),
+        }
+    }
+
+    /// Opens the shared connection; sessions then start without a handshake of their own.
+    fn start_master(&self) -> Result<(), TransportError> {
+        let temp_failed =
+            |e| TransportError::Fatal(format!("could not create a temporary file: {e}"));
+        // A file, not a pipe, for ssh's messages: the master keeps it after going to the
+        // background, and reading a pipe to its end would wait for the master to exit.
+        let mut log = tempfile::tempfile().map_err(temp_failed)?;
+        let status = self
+            .ssh()
+            .args([
+                "-o",
+                "ControlMaster=yes",
+                "-o",
+                "ControlPersist=60",
+                "-f",
+                "-N",
+            ])
+            .arg(&self.target.host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.try_clone().map_err(temp_failed)?)
+            .status()
+            .map_err(|e| self.spawn_failed(e))?;
+        if status.success() {
+            return Ok(());
+        }
+        let mut text = String::new();
+        let _ = log.seek(std::io::SeekFrom::Start(0));
+        let _ = log.read_to_string(&mut text);
+        Err(self.failure("could not connect", status.code(), text.trim()))
+    }
+
+    fn open_session(&self) -> Result<Session, TransportError> {
+        let mut child = self
+            .remote(RECEIVE_SCRIPT, &[&self.target.path])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_failed(e))?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().expect("piped stderr");
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            if let Ok(mut s) = sink.lock() {
+                *s = text;
+            }
+        });
+        Ok(Session {
+            stdin: child.stdin.take().expect("piped stdin"),
+            stdout: BufReader::new(child.stdout.take().expect("piped stdout")),
+            child,
+            stderr,
+        })
+    }
+
+    /// Sends one file over `session`; None when the session broke (its status says why).
+    fn send(
+        session: &mut Session,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        replace: bool,
+        pacer: &Pacer,
+    ) -> Option<String> {
+        let mode = if replace { "replace" } else { "keep" };
+        let request = format!("{name} {sha256} {} {mode}\n", bytes.len());
+        session.stdin.write_all(request.as_bytes()).ok()?;
+        for part in bytes.chunks(pacer.chunk()) {
+            pacer.take(part.len());
+            session.stdin.write_all(part).ok()?;
+        }
+        session.stdin.flush().ok()?;
+        let mut answer = String::new();
+        match session.stdout.read_line(&mut answer) {
+            Ok(n) if n > 0 => Some(answer.trim_end().to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for SshTransport {
+    fn drop(&mut self) {
+        if let Ok(idle) = self.idle.get_mut() {
+            for session in idle.drain(..) {
+                session.finish();
+            }
+        }
+        // Close the shared connection; if we are killed instead, it closes itself once idle
+        // for ControlPersist seconds.
+        let _ = self
+            .ssh()
+            .args(["-O", "exit"])
+            .arg(&self.target.host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+fn quote(s: &str) -> String {
+    shlex::try_quote(s).expect("no NUL bytes").into_owned()
+}
+
+impl Transport for SshTransport {
+    fn open(&self) -> Result<Option<String>, TransportError> {
+        self.start_master()?;
+        let manifest = self.run_once("reading the manifest", OPEN_SCRIPT)?;
+        Ok((!manifest.is_empty()).then_some(manifest))
+    }
+
+    fn put(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        replace: bool,
+        pacer: &Pacer,
+    ) -> Result<PutOutcome, TransportError> {
+        let idle = self.idle.lock().expect("session pool").pop();
+        let mut session = match idle {
+            Some(s) => s,
+            None => self.open_session()?,
+        };
+        let what = format!("storing {name}");
+        let Some(answer) = Self::send(&mut session, name, bytes, sha256, replace, pacer) else {
+            let (status, stderr) = session.finish();
+            return Err(self.failure(&what, status, &stderr));
+        };
+        let outcome = match answer.as_str() {
+            "stored" => PutOutcome::Stored,
+            "already-there" => PutOutcome::AlreadyThere,
+            other => {
+                if let Some(sum) = other.strip_prefix("conflict ") {
+                    self.idle.lock().expect("session pool").push(session);
+                    return Err(TransportError::Conflict {
+                        sha256: sum.to_string(),
+                    });
+                }
+                let (status, _) = session.finish();
+                return Err(self.failure(&what, status, other));
+            }
+        };
+        self.idle.lock().expect("session pool").push(session);
+        Ok(outcome)
+    }
+
+    fn write_manifest(&self, text: &str) -> Result<(), TransportError> {
+        let sum = sha256_hex(text.as_bytes());
+        self.put(
+            MANIFEST_FILE,
+            text.as_bytes(),
+            &sum,
+            true,
+            &Pacer::new(None),
+        )
+        .map(|_| ())
+    }
+
+    fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError> {
+        let out = self.run_once("checksumming LCR files", CHECKSUMS_SCRIPT)?;
+        let mut sums = BTreeMap::new();
+        for line in out.lines() {
+            let Some((sum, name)) = line.split_once("  ") else {
+                return Err(TransportError::Fatal(format!(
+                    "unexpected sha256sum output from {}: \"{line}\"",
+                    self.describe()
+                )));
+            };
+            if crate::lcr::LcrName::parse(name).is_some() {
+                sums.insert(name.to_string(), sum.to_string());
+            }
+        }
+        Ok(sums)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = |s| SshTarget::parse(s).unwrap();
+        assert_eq!(
+            t("ssh://backup@dr1.example.com:2222/srv/lcr").unwrap(),
+            SshTarget {
+                user: Some("backup".into()),
+                host: "dr1.example.com".into(),
+                port: Some(2222),
+                path: "/srv/lcr".into()
+            }
+        );
+        let v6 = t("ssh://[::1]:22/~/lcr").unwrap();
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.path.as_str()),
+            ("::1", Some(22), "lcr")
+        );
+        assert_eq!(t("ssh://h/~").unwrap().path, ".");
+        assert!(SshTarget::parse("/srv/lcr").is_none());
+        assert!(t("ssh://host").is_err());
+        assert!(t("ssh://host:x/p").is_err());
+        assert!(t("ssh://-oProxyCommand=x/p").is_err());
+    }
+}
