@@ -66,6 +66,8 @@ pub(super) struct Job<'a> {
     pub system_identifier: &'a str,
     pub consistent_point: crate::wal::lsn::Lsn,
     pub pg_bindir: Option<&'a Path>,
+    /// Where the schema script is kept while psql runs.
+    pub spool: &'a Path,
 }
 
 #[derive(Debug, Default)]
@@ -312,6 +314,32 @@ impl Target {
             .map(|r| r.get(0)))
     }
 
+    /// The position recorded for `origin` when no init is unfinished there.
+    pub(super) fn finished_at(
+        &mut self,
+        origin: &str,
+    ) -> Result<Option<crate::wal::lsn::Lsn>, InitError> {
+        if self.marker(origin)?.is_some() {
+            return Ok(None);
+        }
+        let has_table: bool = self
+            .client
+            .query_one("SELECT to_regclass('pglcr.apply_progress') IS NOT NULL", &[])
+            .map_err(target_err)?
+            .get(0);
+        let sql = if has_table {
+            "SELECT remote_lsn::text FROM pg_replication_origin_status WHERE external_id = $1 \
+             UNION ALL SELECT remote_lsn::text FROM pglcr.apply_progress WHERE origin = $1"
+        } else {
+            "SELECT remote_lsn::text FROM pg_replication_origin_status WHERE external_id = $1"
+        };
+        let row = self.client.query(sql, &[&origin]).map_err(target_err)?;
+        Ok(row
+            .first()
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|s| s.parse().ok()))
+    }
+
     /// Refuses a target that already follows the source: pglcr apply ran there, or an init
     /// completed.
     fn refuse_followed(&mut self, origin: &str) -> Result<(), InitError> {
@@ -414,13 +442,25 @@ impl Target {
                 )
                 .as_bytes(),
             );
+            // From a file, not a pipe: were pglcr killed while writing a pipe, psql would run
+            // the truncated script and commit part of the schema. The temporary name is one a
+            // decode run cleans up.
+            let file = crate::durable::temp_file_for(&job.spool.join("schema.sql"), 0o600)
+                .and_then(|mut f| f.write_all(&script).map(|_| f))
+                .map_err(|source| InitError::Io {
+                    what: "could not write the schema script in",
+                    path: job.spool.to_path_buf(),
+                    source,
+                })?;
             let mut restore = libpq_command(
                 program(job.pg_bindir, job.server_version_num, "psql"),
                 &self.params,
                 &self.target,
             );
-            restore.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f", "-"]);
-            run_program(restore, Some(script))?;
+            restore
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"])
+                .arg(file.path());
+            run_program(restore, None)?;
             copied.schema_copied = true;
         }
 
