@@ -270,7 +270,11 @@ pub struct InitArgs {
     pub tables: Vec<String>,
 
     /// Copy the schema only, no rows
-    #[arg(long = "schema-only", requires = "target", conflicts_with = "data_only")]
+    #[arg(
+        long = "schema-only",
+        requires = "target",
+        conflicts_with = "data_only"
+    )]
     pub schema_only: bool,
 
     /// Copy rows only: the schema is already on the target

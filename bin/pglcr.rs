@@ -811,7 +811,10 @@ fn run_compare(args: cli::CompareArgs) -> ExitCode {
                 .max()
                 .unwrap_or(5)
                 .max(5);
-            println!("{:<width$}  {:>12}  {:>12}  result", "table", "rows A", "rows B");
+            println!(
+                "{:<width$}  {:>12}  {:>12}  result",
+                "table", "rows A", "rows B"
+            );
             let count = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
             for t in &report.tables {
                 let result = match t.status {
@@ -820,9 +823,9 @@ fn run_compare(args: cli::CompareArgs) -> ExitCode {
                     Status::MissingInB => "DIFFERENT: missing in B".to_string(),
                     Status::ColumnsDiffer => "DIFFERENT: columns differ".to_string(),
                     Status::Different => match (t.only_in_a, t.only_in_b, t.changed) {
-                        (Some(oa), Some(ob), Some(ch)) => format!(
-                            "DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed"
-                        ),
+                        (Some(oa), Some(ob), Some(ch)) => {
+                            format!("DIFFERENT: {oa} only in A, {ob} only in B, {ch} changed")
+                        }
                         _ => "DIFFERENT".to_string(),
                     },
                 };

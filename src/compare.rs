@@ -140,7 +140,10 @@ impl Db {
     }
 
     fn tables(&mut self) -> Result<Vec<String>, CompareError> {
-        let rows = self.client.query(USER_TABLES, &[]).map_err(|e| self.err(e))?;
+        let rows = self
+            .client
+            .query(USER_TABLES, &[])
+            .map_err(|e| self.err(e))?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
@@ -223,7 +226,10 @@ fn diff_keys(
         .iter()
         .map(|k| format!("t.{}::text", quote_ident(k)))
         .collect();
-    let order: Vec<String> = key_text.iter().map(|k| format!("{k} COLLATE \"C\"")).collect();
+    let order: Vec<String> = key_text
+        .iter()
+        .map(|k| format!("{k} COLLATE \"C\""))
+        .collect();
     let sql = format!(
         "SELECT {}, md5({row}::text) FROM ONLY {table} t ORDER BY {}",
         key_text.join(", "),

@@ -35,8 +35,7 @@ fn compare(a: &Cluster, b: &Cluster, extra: &[&str]) -> (i32, String) {
         .expect("run pglcr compare");
     (
         out.status.code().expect("exit code"),
-        String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
     )
 }
 
@@ -77,7 +76,9 @@ fn equal_and_differing_tables_with_their_keys() {
         assert_eq!(table(&report, t)["status"], "equal", "{report}");
         assert_eq!(
             table(&report, t)["rows_a"],
-            a.psql(&format!("SELECT count(*) FROM {t}")).parse::<i64>().unwrap()
+            a.psql(&format!("SELECT count(*) FROM {t}"))
+                .parse::<i64>()
+                .unwrap()
         );
     }
 
@@ -98,13 +99,22 @@ fn equal_and_differing_tables_with_their_keys() {
     assert_eq!(items["key"], serde_json::json!(["id"]));
     assert_eq!(
         (&items["only_in_a"], &items["only_in_b"], &items["changed"]),
-        (&serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(1))
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        )
     );
     let sample: Vec<(String, String)> = items["sample"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["kind"].as_str().unwrap().to_string(), d["key"][0].as_str().unwrap().to_string()))
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["key"][0].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     // Keys in the order of their text ("C" collation): "250" < "7" < "9001".
     assert_eq!(
@@ -121,7 +131,10 @@ fn equal_and_differing_tables_with_their_keys() {
     assert_eq!(pairs["changed"], 1);
     let log = table(&report, "public.log");
     assert_eq!(log["status"], "different");
-    assert_eq!((&log["rows_a"], &log["rows_b"]), (&serde_json::json!(50), &serde_json::json!(49)));
+    assert_eq!(
+        (&log["rows_a"], &log["rows_b"]),
+        (&serde_json::json!(50), &serde_json::json!(49))
+    );
     assert!(log["note"].as_str().unwrap().contains("no primary key"));
     assert_eq!(table(&report, "public.only_a")["status"], "missing_in_b");
 
@@ -162,7 +175,10 @@ fn columns_that_differ_and_errors() {
 
     let (code, out) = compare(&a, &b, &["--tables", "nosuch"]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("\"nosuch\" exists in neither database"), "{out}");
+    assert!(
+        out.contains("\"nosuch\" exists in neither database"),
+        "{out}"
+    );
     let out = pglcr()
         .args(["compare", "-d", &conninfo(&a)])
         .output()
@@ -170,7 +186,13 @@ fn columns_that_differ_and_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exactly two databases"));
     let out = pglcr()
-        .args(["compare", "-d", &conninfo(&a), "-d", "host=/nonexistent port=1 dbname=x"])
+        .args([
+            "compare",
+            "-d",
+            &conninfo(&a),
+            "-d",
+            "host=/nonexistent port=1 dbname=x",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -59,9 +59,9 @@ fn switch_and_archive(s: &Source) {
     let name = s.cluster.psql("SELECT pg_walfile_name(pg_switch_wal())");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let row = s.cluster.psql(
-            "SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver",
-        );
+        let row = s
+            .cluster
+            .psql("SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver");
         let (last, failed) = row.split_once('|').unwrap();
         assert_eq!(failed, "0", "archive_command failed");
         if last.get(..24).is_some_and(|l| l >= name.as_str()) {
@@ -153,8 +153,7 @@ fn assert_compare_equal(source: &Cluster, target: &Cluster) {
 
 fn spool_start(spool: &Path) -> String {
     let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(spool.join("state.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(spool.join("state.json")).unwrap()).unwrap();
     state["start_lsn"].as_str().unwrap().to_string()
 }
 
@@ -213,7 +212,10 @@ fn seeded_target_then_pipeline_equals_the_source_exactly_once() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let start = spool_start(spool.path());
-    assert!(stdout.contains(&format!("consistent point {start}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("consistent point {start}")),
+        "{stdout}"
+    );
     // The target follows the source from the consistent point, and is marked ready.
     assert_eq!(
         target.psql("SELECT remote_lsn FROM pg_replication_origin_status"),
@@ -240,7 +242,10 @@ fn seeded_target_then_pipeline_equals_the_source_exactly_once() {
         .parse::<u64>()
         .unwrap()
     };
-    assert!(lt("stream", "<") > 0 && lt("stream", ">") > 0, "stream did not span the point");
+    assert!(
+        lt("stream", "<") > 0 && lt("stream", ">") > 0,
+        "stream did not span the point"
+    );
     assert_eq!(lt("late", ">"), 1);
 
     catch_up(&s, spool.path(), shipped.path(), &target);
@@ -301,28 +306,42 @@ fn init_killed_at_random_points_reruns_to_a_correct_target() {
         let delay = Duration::from_millis(200 + rng.next() % 2500);
         let mut child = init_cmd(src, spool.path(), &target)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         std::thread::sleep(delay);
         if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "init failed before it was killed");
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                status.success(),
+                "init failed before it was killed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             finished = true;
             break;
         }
         child.kill().unwrap();
-        child.wait().unwrap();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        eprintln!(
+            "killed after {delay:?}, at: {}",
+            said.lines().last().unwrap_or("(start)")
+        );
         kills += 1;
         // Never a target that looks ready without a spool that is.
-        let marker = target.psql(
-            "SELECT CASE WHEN to_regclass('pglcr.init_state') IS NULL THEN 'none' \
-             ELSE (SELECT count(*)::text FROM pglcr.init_state) END",
-        );
+        let marker = if target.psql("SELECT to_regclass('pglcr.init_state') IS NULL") == "t" {
+            "none".to_string()
+        } else {
+            target.psql("SELECT count(*) FROM pglcr.init_state")
+        };
         let origin = target.psql("SELECT count(*) FROM pg_replication_origin");
-        let spool_ready = spool.path().join("state.json").exists()
-            && !spool.path().join("init-pending").exists();
+        let spool_ready =
+            spool.path().join("state.json").exists() && !spool.path().join("init-pending").exists();
         if marker == "0" && origin == "1" {
-            assert!(spool.path().join("state.json").exists(), "target ready, spool not");
+            assert!(
+                spool.path().join("state.json").exists(),
+                "target ready, spool not"
+            );
         }
         if spool_ready {
             assert_eq!(marker, "0", "spool ready, target not");
@@ -382,7 +401,7 @@ fn source_checks_and_password_authentication() {
     std::fs::write(
         &hba,
         format!(
-            "local all scram_user scram-sha-256\nlocal all md5_user md5\nlocal all plain_user scram-sha-256\n{old}"
+            "local all scram_user scram-sha-256\nlocal all md5_user md5\nlocal all plain_user md5\n{old}"
         ),
     )
     .unwrap();

@@ -217,12 +217,11 @@ fn export_catalog(
     snapshot: &str,
     consistent_point: Lsn,
 ) -> Result<String, InitError> {
-    let export = catalog::export::export_with_snapshot(client, target, snapshot).map_err(
-        |e| match e {
+    let export =
+        catalog::export::export_with_snapshot(client, target, snapshot).map_err(|e| match e {
             ExportError::Connect(c) => InitError::Connect(c),
             other => InitError::Catalog(other.to_string()),
-        },
-    )?;
+        })?;
     let mut value: serde_json::Value =
         serde_json::from_str(&export.json).map_err(|e| InitError::Catalog(e.to_string()))?;
     value["taken_at_lsn"] = serde_json::Value::String(consistent_point.to_string());
@@ -392,8 +391,12 @@ pub fn run(
         "consistent point {consistent_point}, snapshot {}, WAL needed from {restart_lsn}",
         slot.snapshot_name
     )));
-    let catalog_json =
-        export_catalog(&mut client, &src_target, &slot.snapshot_name, consistent_point)?;
+    let catalog_json = export_catalog(
+        &mut client,
+        &src_target,
+        &slot.snapshot_name,
+        consistent_point,
+    )?;
     let catalog = catalog::Catalog::from_json(&catalog_json, Path::new("(server output)"))?;
     let mut summary = Summary {
         system_identifier: identity.system_identifier.clone(),

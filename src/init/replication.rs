@@ -159,10 +159,12 @@ impl ReplicationConn {
         }
         let addrs: Vec<std::net::SocketAddr> = match (&target.hostaddr, &target.host) {
             (Some(a), _) => vec![(*a, target.port).into()],
-            (None, Some(h)) => std::net::ToSocketAddrs::to_socket_addrs(&(h.as_str(), target.port))?
-                .collect(),
-            (None, None) => std::net::ToSocketAddrs::to_socket_addrs(&("localhost", target.port))?
-                .collect(),
+            (None, Some(h)) => {
+                std::net::ToSocketAddrs::to_socket_addrs(&(h.as_str(), target.port))?.collect()
+            }
+            (None, None) => {
+                std::net::ToSocketAddrs::to_socket_addrs(&("localhost", target.port))?.collect()
+            }
         };
         let mut last = None;
         for a in addrs {
@@ -250,10 +252,8 @@ impl ReplicationConn {
                         return Err(conn.protocol("the server offers no SASL mechanism pglcr supports (SCRAM-SHA-256 without channel binding)"));
                     }
                     let p = password.as_deref().ok_or_else(no_password)?;
-                    let s = sasl::ScramSha256::new(
-                        p.as_bytes(),
-                        sasl::ChannelBinding::unsupported(),
-                    );
+                    let s =
+                        sasl::ScramSha256::new(p.as_bytes(), sasl::ChannelBinding::unsupported());
                     frontend::sasl_initial_response(sasl::SCRAM_SHA_256, s.message(), &mut out)
                         .map_err(io("could not encode SASL"))?;
                     scram = Some(s);
@@ -262,7 +262,8 @@ impl ReplicationConn {
                     let s = scram
                         .as_mut()
                         .ok_or_else(|| conn.protocol("unexpected SASL continuation"))?;
-                    s.update(body.data()).map_err(io("SCRAM authentication failed"))?;
+                    s.update(body.data())
+                        .map_err(io("SCRAM authentication failed"))?;
                     frontend::sasl_response(s.message(), &mut out)
                         .map_err(io("could not encode SASL"))?;
                 }

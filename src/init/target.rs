@@ -212,7 +212,10 @@ const USER_TABLES: &str = "c.relkind = 'r' AND c.relpersistence = 'p' \
 
 /// The tables to copy, as the snapshot sees them, largest first; and the names pg_dump is
 /// given (the requested tables and the partitions copied for them).
-fn list_tables(src: &mut Client, wanted: &[String]) -> Result<(Vec<Table>, Vec<String>), InitError> {
+fn list_tables(
+    src: &mut Client,
+    wanted: &[String],
+) -> Result<(Vec<Table>, Vec<String>), InitError> {
     let rows = if wanted.is_empty() {
         src.query(
             &format!(
@@ -324,7 +327,10 @@ impl Target {
         }
         let has_table: bool = self
             .client
-            .query_one("SELECT to_regclass('pglcr.apply_progress') IS NOT NULL", &[])
+            .query_one(
+                "SELECT to_regclass('pglcr.apply_progress') IS NOT NULL",
+                &[],
+            )
             .map_err(target_err)?
             .get(0);
         let sql = if has_table {
@@ -396,9 +402,7 @@ impl Target {
             None => self.refuse_followed(job.origin)?,
         }
         // Written first, removed last: until then the target is visibly incomplete.
-        self.client
-            .batch_execute(MARKER_SQL)
-            .map_err(target_err)?;
+        self.client.batch_execute(MARKER_SQL).map_err(target_err)?;
         self.client
             .execute(
                 "INSERT INTO pglcr.init_state (origin, source_system_identifier, consistent_point) \
@@ -416,7 +420,9 @@ impl Target {
         let (tables, dump_names) = list_tables(&mut src, job.tables)?;
 
         if job.copy.schema && marker != Some(true) {
-            notify(Notice::Step("copying the schema (pg_dump --schema-only)".into()));
+            notify(Notice::Step(
+                "copying the schema (pg_dump --schema-only)".into(),
+            ));
             let mut dump = libpq_command(
                 program(job.pg_bindir, job.server_version_num, "pg_dump"),
                 job.source,
@@ -458,7 +464,14 @@ impl Target {
                 &self.target,
             );
             restore
-                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", "-f"])
+                .args([
+                    "-X",
+                    "-q",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "--single-transaction",
+                    "-f",
+                ])
                 .arg(file.path());
             run_program(restore, None)?;
             copied.schema_copied = true;
@@ -630,7 +643,6 @@ fn copy_worker(
     src.batch_execute("COMMIT").map_err(source_err)?;
     Ok(total)
 }
-
 
 /// Streams one table from the source's COPY TO into the target's COPY FROM, in one target
 /// transaction. Text format: portable across server versions, and one line per row, which
