@@ -105,7 +105,7 @@ pub struct Report {
 /// Same text for the same values on both servers.
 const SESSION_SQL: &str = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; \
      SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; SET bytea_output = 'hex'; \
-     SET lc_monetary = 'C'; SET search_path = pg_catalog";
+     SET lc_monetary = 'C'";
 
 const USER_TABLES: &str = "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) \
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \

@@ -249,6 +249,20 @@ fn reset_spool(dir: &Path) -> Result<(), InitError> {
     crate::durable::sync_dir(dir).map_err(io)
 }
 
+/// The last step: the spool becomes ready for decoding.
+fn finish_spool(dir: &Path, pending: &Path) -> Result<(), InitError> {
+    std::fs::remove_file(pending).map_err(|source| InitError::Io {
+        what: "could not remove",
+        path: pending.to_path_buf(),
+        source,
+    })?;
+    crate::durable::sync_dir(dir).map_err(|source| InitError::Io {
+        what: "could not sync",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
 fn lsn(s: &str, what: &str) -> Result<Lsn, InitError> {
     s.parse()
         .map_err(|_| InitError::Usage(format!("the server returned {what} \"{s}\", not an LSN")))
@@ -277,13 +291,23 @@ pub fn run(
     // Held to the end: a decode run from cron cannot start on a half-made spool.
     let _lock = spool::lock(&req.spool)?;
     let pending = req.spool.join(spool::INIT_PENDING_FILE);
-    let restarted_spool = pending.exists();
-    if restarted_spool {
-        notify(Notice::Step(
-            "an earlier pglcr init of this spool was interrupted: starting over".into(),
-        ));
-        reset_spool(&req.spool)?;
-    } else if req.spool.join(spool::STATE_FILE).exists() {
+    let pending_point = match std::fs::read_to_string(&pending) {
+        Ok(text) => Some(text.trim().parse::<Lsn>().map_err(|_| {
+            InitError::Usage(format!(
+                "\"{}\" does not hold an LSN; remove the spool directory's contents and rerun",
+                pending.display()
+            ))
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(InitError::Io {
+                what: "could not read",
+                path: pending.clone(),
+                source,
+            })
+        }
+    };
+    if pending_point.is_none() && req.spool.join(spool::STATE_FILE).exists() {
         return Err(InitError::SpoolInUse(req.spool.clone()));
     }
 
@@ -293,9 +317,54 @@ pub fn run(
         Some(params) => Some(target::Target::connect(params)?),
         None => None,
     };
-
     let mut repl = ReplicationConn::connect(&req.source)?;
     let identity = repl.identify_system()?;
+    let database_oid: u32 = client
+        .query_one(
+            "SELECT oid FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .map_err(source_err(&src_target))?
+        .get(0);
+    let origin = req
+        .origin
+        .clone()
+        .unwrap_or_else(|| format!("pglcr_{}_{database_oid}", identity.system_identifier));
+
+    if let Some(point) = pending_point {
+        // Killed after the target was finished but before the spool was: only the spool's
+        // pending mark is left to remove.
+        let state_at_point = spool::State::load(&req.spool)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.start_lsn == point.to_string());
+        let target_done = match target.as_mut() {
+            Some(t) => t.finished_at(&origin)? == Some(point),
+            None => true,
+        };
+        if state_at_point && target_done {
+            notify(Notice::Step(
+                "an earlier pglcr init of this spool ended all but its last step: completing it"
+                    .into(),
+            ));
+            finish_spool(&req.spool, &pending)?;
+            repl.close();
+            return Ok(Summary {
+                system_identifier: identity.system_identifier,
+                timeline: identity.timeline,
+                consistent_point: point,
+                origin: req.target.as_ref().map(|_| origin),
+                restarted: true,
+                seconds: started.elapsed().as_secs_f64(),
+                ..Default::default()
+            });
+        }
+        notify(Notice::Step(
+            "an earlier pglcr init of this spool was interrupted: starting over".into(),
+        ));
+        reset_spool(&req.spool)?;
+    }
+
     let slot_name = format!("pglcr_init_{}", std::process::id());
     notify(Notice::Step(format!(
         "creating temporary logical slot {slot_name} (waits for transactions running now to end)"
@@ -336,23 +405,16 @@ pub fn run(
         consistent_point,
         restart_lsn,
         snapshot: slot.snapshot_name.clone(),
-        restarted: restarted_spool,
+        restarted: pending_point.is_some(),
         ..Default::default()
     };
-
-    let origin = req.origin.clone().unwrap_or_else(|| {
-        format!(
-            "pglcr_{}_{}",
-            identity.system_identifier,
-            catalog.database_oid()
-        )
-    });
     if let Some(t) = target.as_mut() {
         let job = target::Job {
             source: &req.source,
             source_target: &src_target,
             snapshot: &slot.snapshot_name,
             server_version_num: repl.server_version_num,
+            spool: &req.spool,
             tables: &req.tables,
             copy: req.copy,
             jobs: req.jobs,
@@ -394,16 +456,7 @@ pub fn run(
         summary.origin = Some(origin);
         summary.progress_mode = Some(mode);
     }
-    std::fs::remove_file(&pending).map_err(|source| InitError::Io {
-        what: "could not remove",
-        path: pending.clone(),
-        source,
-    })?;
-    crate::durable::sync_dir(&req.spool).map_err(|source| InitError::Io {
-        what: "could not sync",
-        path: req.spool.clone(),
-        source,
-    })?;
+    finish_spool(&req.spool, &pending)?;
     // The slot existed only to export the snapshot; closing the connection drops it.
     repl.close();
     summary.seconds = started.elapsed().as_secs_f64();

@@ -39,7 +39,9 @@ CREATE TABLE IF NOT EXISTS pglcr.init_state (
     origin text PRIMARY KEY,
     source_system_identifier text NOT NULL,
     consistent_point pg_lsn NOT NULL,
-    schema_done boolean NOT NULL DEFAULT false,
+    -- 0: no schema restored yet, 1: pg_dump's pre-data section (tables), 2: also post-data
+    -- (indexes, constraints, triggers)
+    schema_step int NOT NULL DEFAULT 0,
     started_at timestamptz NOT NULL DEFAULT now()
 );
 ";
@@ -66,6 +68,8 @@ pub(super) struct Job<'a> {
     pub system_identifier: &'a str,
     pub consistent_point: crate::wal::lsn::Lsn,
     pub pg_bindir: Option<&'a Path>,
+    /// Where the schema script is kept while psql runs.
+    pub spool: &'a Path,
 }
 
 #[derive(Debug, Default)]
@@ -295,8 +299,8 @@ impl Target {
         })
     }
 
-    /// The unfinished init recorded on the target for `origin`: whether its schema is done.
-    fn marker(&mut self, origin: &str) -> Result<Option<bool>, InitError> {
+    /// The unfinished init recorded on the target for `origin`: how far its schema is.
+    fn marker(&mut self, origin: &str) -> Result<Option<i32>, InitError> {
         let exists: bool = self
             .client
             .query_one("SELECT to_regclass('pglcr.init_state') IS NOT NULL", &[])
@@ -308,11 +312,40 @@ impl Target {
         Ok(self
             .client
             .query_opt(
-                "SELECT schema_done FROM pglcr.init_state WHERE origin = $1",
+                "SELECT schema_step FROM pglcr.init_state WHERE origin = $1",
                 &[&origin],
             )
             .map_err(target_err)?
             .map(|r| r.get(0)))
+    }
+
+    /// The position recorded for `origin` when no init is unfinished there.
+    pub(super) fn finished_at(
+        &mut self,
+        origin: &str,
+    ) -> Result<Option<crate::wal::lsn::Lsn>, InitError> {
+        if self.marker(origin)?.is_some() {
+            return Ok(None);
+        }
+        let has_table: bool = self
+            .client
+            .query_one(
+                "SELECT to_regclass('pglcr.apply_progress') IS NOT NULL",
+                &[],
+            )
+            .map_err(target_err)?
+            .get(0);
+        let sql = if has_table {
+            "SELECT remote_lsn::text FROM pg_replication_origin_status WHERE external_id = $1 \
+             UNION ALL SELECT remote_lsn::text FROM pglcr.apply_progress WHERE origin = $1"
+        } else {
+            "SELECT remote_lsn::text FROM pg_replication_origin_status WHERE external_id = $1"
+        };
+        let row = self.client.query(sql, &[&origin]).map_err(target_err)?;
+        Ok(row
+            .first()
+            .and_then(|r| r.get::<_, Option<String>>(0))
+            .and_then(|s| s.parse().ok()))
     }
 
     /// Refuses a target that already follows the source: pglcr apply ran there, or an init
@@ -388,50 +421,13 @@ impl Target {
         let mut src = snapshot_client(job)?;
         let (tables, dump_names) = list_tables(&mut src, job.tables)?;
 
-        if job.copy.schema && marker != Some(true) {
+        // As pg_restore does: tables first, indexes and constraints once the rows are in.
+        let step = marker.unwrap_or(0);
+        if job.copy.schema && step < 1 {
             notify(Notice::Step(
-                "copying the schema (pg_dump --schema-only)".into(),
+                "copying the schema: tables (pg_dump --section=pre-data)".into(),
             ));
-            let mut dump = libpq_command(
-                program(job.pg_bindir, job.server_version_num, "pg_dump"),
-                job.source,
-                job.source_target,
-            );
-            dump.args([
-                "--schema-only",
-                "--no-publications",
-                "--no-subscriptions",
-                "--exclude-schema=pglcr",
-            ])
-            .arg(format!("--snapshot={}", job.snapshot));
-            for t in &dump_names {
-                dump.arg("-t").arg(t);
-            }
-            let mut script = run_program(dump, None)?;
-            // Restored in one transaction together with the note that it is done, so a rerun
-            // never restores it twice.
-            script.extend_from_slice(
-                format!(
-                    "\nUPDATE pglcr.init_state SET schema_done = true WHERE origin = '{}';\n",
-                    job.origin.replace('\'', "''")
-                )
-                .as_bytes(),
-            );
-            let mut restore = libpq_command(
-                program(job.pg_bindir, job.server_version_num, "psql"),
-                &self.params,
-                &self.target,
-            );
-            restore.args([
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "--single-transaction",
-                "-f",
-                "-",
-            ]);
-            run_program(restore, Some(script))?;
+            self.restore_section(job, &dump_names, "pre-data", 1)?;
             copied.schema_copied = true;
         }
 
@@ -469,8 +465,77 @@ impl Target {
             }
             copied.sequences = sequences.len() as u64;
         }
+        if job.copy.schema && step < 2 {
+            notify(Notice::Step(
+                "copying the schema: indexes and constraints (pg_dump --section=post-data)".into(),
+            ));
+            self.restore_section(job, &dump_names, "post-data", 2)?;
+            copied.schema_copied = true;
+        }
         src.batch_execute("COMMIT").map_err(source_err)?;
         Ok(copied)
+    }
+
+    /// Restores one section of the source's schema (pg_dump under the snapshot) in one
+    /// transaction that also records `step` in the marker, so a rerun never restores it twice.
+    fn restore_section(
+        &mut self,
+        job: &Job<'_>,
+        dump_names: &[String],
+        section: &str,
+        step: i32,
+    ) -> Result<(), InitError> {
+        let mut dump = libpq_command(
+            program(job.pg_bindir, job.server_version_num, "pg_dump"),
+            job.source,
+            job.source_target,
+        );
+        dump.args([
+            "--schema-only",
+            "--no-publications",
+            "--no-subscriptions",
+            "--exclude-schema=pglcr",
+        ])
+        .arg(format!("--section={section}"))
+        .arg(format!("--snapshot={}", job.snapshot));
+        for t in dump_names {
+            dump.arg("-t").arg(t);
+        }
+        let mut script = run_program(dump, None)?;
+        script.extend_from_slice(
+            format!(
+                "\nUPDATE pglcr.init_state SET schema_step = {step} WHERE origin = '{}';\n",
+                job.origin.replace('\'', "''")
+            )
+            .as_bytes(),
+        );
+        // From a file, not a pipe: were pglcr killed while writing a pipe, psql would run the
+        // truncated script and commit part of the schema. The temporary name is one a decode
+        // run cleans up.
+        let file = crate::durable::temp_file_for(&job.spool.join("schema.sql"), 0o600)
+            .and_then(|mut f| f.write_all(&script).map(|_| f))
+            .map_err(|source| InitError::Io {
+                what: "could not write the schema script in",
+                path: job.spool.to_path_buf(),
+                source,
+            })?;
+        let mut restore = libpq_command(
+            program(job.pg_bindir, job.server_version_num, "psql"),
+            &self.params,
+            &self.target,
+        );
+        restore
+            .args([
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "--single-transaction",
+                "-f",
+            ])
+            .arg(file.path());
+        run_program(restore, None)?;
+        Ok(())
     }
 
     /// Records the apply position (the consistent point) as `pglcr apply` reads it, then
