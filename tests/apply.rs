@@ -392,6 +392,37 @@ fn a_group_the_fast_path_cannot_order_is_applied_change_by_change() {
 }
 
 #[test]
+fn only_the_tables_asked_for_are_applied() {
+    let p = pipeline("");
+    let target = target_for(&p.source);
+    run_ok(apply_cmd(p.spool.path(), &target).args([
+        "--tables",
+        "public.ACC*",
+        "--tables",
+        "full_ident",
+        "--tables",
+        "wiped",
+        "--exclude-tables",
+        "*.full*",
+    ]));
+    assert_eq!(
+        table_text(&p.source, "accounts"),
+        table_text(&target, "accounts")
+    );
+    assert_eq!(table_text(&p.source, "wiped"), table_text(&target, "wiped"));
+    for left_out in ["history", "full_ident", "big", "counters"] {
+        assert_eq!(
+            target.psql(&format!("SELECT count(*) FROM {left_out}")),
+            "0"
+        );
+    }
+    // The transactions count as applied: a rerun has nothing to do.
+    let out = run_ok(&mut apply_cmd(p.spool.path(), &target));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("applied 0 transactions"), "{err}");
+}
+
+#[test]
 fn dry_run_prints_sql_and_touches_nothing() {
     let p = pipeline("");
     let out = run_ok(

@@ -8,7 +8,10 @@
 //! progress, or neither.
 
 mod batch;
+mod filter;
 pub mod stream;
+
+pub use filter::TableFilter;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -120,6 +123,8 @@ pub struct Request {
     pub group_commit: usize,
     /// Print the SQL instead of running it.
     pub dry_run: bool,
+    /// The relations to apply (`--tables`, `--exclude-tables`).
+    pub tables: TableFilter,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -1206,7 +1211,10 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
         while groups.len() < CHUNK_GROUPS && changes < CHUNK_CHANGES {
             let mut group = Vec::with_capacity(req.group_commit);
             while group.len() < req.group_commit {
-                let Some(txn) = stream.next_txn()? else { break };
+                let Some(mut txn) = stream.next_txn()? else {
+                    break;
+                };
+                req.tables.retain(&mut txn, stream.relations());
                 if past_until(req.until, &txn) {
                     summary.stopped_at_until = true;
                     break;
@@ -1324,7 +1332,8 @@ fn dry_run(
         out.write_all(s.as_bytes())
             .map_err(|e| ApplyError::Target(format!("could not write output: {e}")))
     };
-    while let Some(txn) = stream.next_txn()? {
+    while let Some(mut txn) = stream.next_txn()? {
+        req.tables.retain(&mut txn, stream.relations());
         if past_until(req.until, &txn) {
             summary.stopped_at_until = true;
             break;
