@@ -604,6 +604,16 @@ pub struct ApplyArgs {
     #[arg(long = "dry-run")]
     pub dry_run: bool,
 
+    /// Apply only tables matching PATTERN (repeatable; psql-style [schema.]table, * and ?,
+    /// unquoted names folded to lower case; without a schema, any schema)
+    #[arg(long = "tables", value_name = "PATTERN", action = ArgAction::Append)]
+    pub tables: Vec<String>,
+
+    /// Leave out tables matching PATTERN (repeatable; as --tables). Transactions are still
+    /// recorded as applied, so the position moves on
+    #[arg(long = "exclude-tables", value_name = "PATTERN", action = ArgAction::Append)]
+    pub exclude_tables: Vec<String>,
+
     /// Show the counters kept on the target, per origin, and exit
     #[arg(long = "stats")]
     pub stats: bool,

@@ -307,6 +307,7 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
             until: args.until.as_deref().map(parse_until).transpose()?,
             group_commit: args.group_commit,
             dry_run: args.dry_run,
+            tables: apply::TableFilter::new(&args.tables, &args.exclude_tables),
         })
     })();
     let request = match parsed {

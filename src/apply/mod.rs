@@ -7,7 +7,11 @@
 //! `pglcr.apply_progress`. A crash anywhere leaves either the whole transaction and its
 //! progress, or neither.
 
+mod batch;
+mod filter;
 pub mod stream;
+
+pub use filter::TableFilter;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -119,6 +123,8 @@ pub struct Request {
     pub group_commit: usize,
     /// Print the SQL instead of running it.
     pub dry_run: bool,
+    /// The relations to apply (`--tables`, `--exclude-tables`).
+    pub tables: TableFilter,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -186,6 +192,19 @@ CREATE TABLE IF NOT EXISTS pglcr.apply_stats (
     last_remote_commit_time timestamptz,
     updated_at timestamptz
 );
+DO $do$ BEGIN
+    IF to_regprocedure('pglcr.expect_rows(bigint, bigint)') IS NULL THEN
+        -- The fast path's check that a set statement touched each of its rows once.
+        CREATE FUNCTION pglcr.expect_rows(touched bigint, expected bigint) RETURNS void
+        LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF touched <> expected THEN
+                RAISE EXCEPTION 'pglcr: a set statement touched % rows of %', touched, expected;
+            END IF;
+        END
+        $fn$;
+    END IF;
+END $do$;
 ";
 
 fn target_error(e: &postgres::Error) -> ApplyError {
@@ -700,8 +719,8 @@ impl Applier {
     /// are committed with the transactions they count.
     /// Returns the SQL and whether it writes the statistics; [`Applier::committed`] is to be
     /// called once it is committed.
-    fn progress_sql(&self, last: &SourceTxn, delta: &Counters) -> (String, bool) {
-        let stats_due = self.stats_written.elapsed() >= STATS_EVERY;
+    fn progress_sql(&self, last: &SourceTxn, delta: Option<&Counters>) -> (String, bool) {
+        let stats_due = delta.is_some() && self.stats_due();
         let lsn = literal(&last.begin.end_lsn.to_string());
         let time = unix_seconds(last.begin.commit_time);
         let origin = literal(&self.origin);
@@ -716,12 +735,16 @@ impl Applier {
                  remote_commit_time = excluded.remote_commit_time;\n"
             ),
         };
-        if stats_due {
+        if let Some(delta) = delta.filter(|_| stats_due) {
             let mut pending = self.unwritten.clone();
             add(&mut pending, delta);
             sql.push_str(&self.stats_sql(&pending, &last.begin.end_lsn.to_string(), time));
         }
         (sql, stats_due)
+    }
+
+    fn stats_due(&self) -> bool {
+        self.stats_written.elapsed() >= STATS_EVERY
     }
 
     /// Accounts for the statistics of a committed target transaction.
@@ -790,142 +813,182 @@ impl Applier {
         last: &SourceTxn,
         delta: &Counters,
     ) -> Result<bool, postgres::Error> {
-        let (sql, stats) = self.progress_sql(last, delta);
+        let (sql, stats) = self.progress_sql(last, Some(delta));
         self.client.batch_execute(&sql)?;
         Ok(stats)
     }
-    /// The fast path: a group's statements, its progress and statistics sent as one query,
-    /// then COMMIT: two round trips for the whole group. When a statement meets a conflict,
-    /// a change needs the per-statement path (no identity key, a relation not described), or
-    /// anything fails, the transaction is rolled back and `false` returned: the per-statement
-    /// path then applies the group and reports precisely.
-    fn apply_group_batched(
+    /// The fast path: the changes of many groups as set statements (see [`batch`]), each
+    /// group a target transaction (`BEGIN; …; progress; COMMIT;`), all sent as one query:
+    /// one round trip for all of them. A set statement that touches other than as many rows
+    /// as it carries (a conflict) raises an error in `pglcr.expect_rows`; an error leaves the
+    /// transaction block aborted, so nothing after it in the query runs, and the groups before
+    /// it are committed. Returns how many groups were committed: the position recorded on the
+    /// target says so after an error. Stops before a group that needs the per-statement path
+    /// (no identity key, a relation not described, a conflict): the caller applies it.
+    fn apply_groups_batched(
         &mut self,
-        group: &[SourceTxn],
+        groups: &[Vec<SourceTxn>],
         relations: &FxHashMap<u32, RelationInfo>,
-    ) -> Result<bool, ApplyError> {
-        let mut sql = String::from("BEGIN;\n");
-        // For each command sent, in order: whether it must touch a row (otherwise a conflict).
-        let mut must_touch = vec![false];
-        let mut delta = Counters::default();
-        for txn in group {
-            for change in &txn.changes {
-                let rel = |oid: &u32| relations.get(oid);
-                let statement = match change {
-                    Frame::Insert { rel: oid, new, .. } => {
-                        let Some(r) = rel(oid) else { return Ok(false) };
-                        let Ok(s) = insert_sql(r, new, true) else {
-                            return Ok(false);
-                        };
-                        delta.inserts += 1;
-                        s
-                    }
-                    Frame::Update { new: None, .. } => continue,
-                    Frame::Update {
-                        rel: oid,
-                        old,
-                        new: Some(new),
-                        ..
-                    } => {
-                        let Some(r) = rel(oid).filter(|r| identity(r).contains(&true)) else {
-                            return Ok(false);
-                        };
-                        delta.updates += 1;
-                        update_sql(r, old.as_deref().unwrap_or(new), new)
-                    }
-                    Frame::Delete {
-                        rel: oid,
-                        old: Some(old),
-                        ..
-                    } => {
-                        let Some(r) = rel(oid).filter(|r| identity(r).contains(&true)) else {
-                            return Ok(false);
-                        };
-                        delta.deletes += 1;
-                        delete_sql(r, old)
-                    }
-                    Frame::Delete { .. } => return Ok(false),
-                    Frame::Truncate { rels, .. } => {
-                        let Some(names) = rels
-                            .iter()
-                            .map(|oid| rel(oid).map(qualified))
-                            .collect::<Option<Vec<_>>>()
-                        else {
-                            return Ok(false);
-                        };
-                        if !names.is_empty() {
-                            sql.push_str(&truncate_sql(&names, change));
-                            sql.push_str(";\n");
-                            must_touch.push(false);
-                            delta.truncates += 1;
-                        }
-                        continue;
-                    }
-                    _ => continue,
-                };
-                // Named prepared statements skip parsing and planning per row; PREPARE is
-                // not transactional, so a rolled-back batch forgets them all (see below).
-                let next_id = self.prepared.len();
-                let name = match self.prepared.get(&statement.key) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = format!("pglcr_{next_id}");
-                        let _ = writeln!(
-                            sql,
-                            "PREPARE {name} ({}) AS {};",
-                            vec!["text"; statement.params.len()].join(", "),
-                            statement.sql
-                        );
-                        must_touch.push(false);
-                        self.prepared.insert(statement.key.clone(), name.clone());
-                        name
-                    }
-                };
-                sql.push_str("EXECUTE ");
-                sql.push_str(&name);
-                if !statement.params.is_empty() {
-                    sql.push('(');
-                    for (i, p) in statement.params.iter().enumerate() {
-                        if i > 0 {
-                            sql.push_str(", ");
-                        }
-                        match p {
-                            Some(v) => sql.push_str(&literal(v)),
-                            None => sql.push_str("NULL"),
-                        }
-                    }
-                    sql.push(')');
-                }
-                sql.push_str(";\n");
-                must_touch.push(true);
+    ) -> Result<usize, ApplyError> {
+        let (mut sql, mut prepare) = (String::new(), String::new());
+        let mut deltas = Vec::with_capacity(groups.len());
+        let mut total = Counters::default();
+        let mut stats_in_sql = false;
+        for group in groups {
+            let Some((plan, delta)) = plan_group(group, relations) else {
+                break;
+            };
+            sql.push_str("BEGIN;\n");
+            for step in plan.into_steps() {
+                self.push_step(&mut sql, &mut prepare, step);
             }
-            delta.commits += 1;
+            add(&mut total, &delta);
+            let last = group.last().expect("non-empty group");
+            // Statistics, when due, are written by the last group with those of them all.
+            let is_last = deltas.len() + 1 == groups.len();
+            let (progress, stats) = self.progress_sql(last, is_last.then_some(&total));
+            stats_in_sql |= stats;
+            sql.push_str(&progress);
+            sql.push_str("COMMIT;\n");
+            deltas.push(delta);
         }
-        let last = group.last().expect("non-empty group");
-        let (progress, stats) = self.progress_sql(last, &delta);
-        sql.push_str(&progress);
-        let done = match self.client.simple_query(&sql) {
-            Ok(messages) => {
-                let counts = messages.iter().filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
-                    _ => None,
-                });
-                counts.zip(&must_touch).all(|(n, must)| !must || n > 0)
-            }
-            Err(_) => false,
+        if deltas.is_empty() {
+            return Ok(0);
+        }
+        // A statement prepared in a query keeps that query's text, which each EXECUTE copies:
+        // new statements are prepared in a query of their own.
+        let sent = if prepare.is_empty() {
+            Ok(())
+        } else {
+            self.client.batch_execute(&prepare)
         };
-        if !done {
-            let _ = self.client.batch_execute("ROLLBACK; DEALLOCATE ALL");
-            self.prepared.clear();
-            return Ok(false);
+        let committed = match sent.and_then(|()| self.client.batch_execute(&sql)) {
+            Ok(()) => deltas.len(),
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK; DEALLOCATE ALL");
+                // DEALLOCATE ALL drops the per-statement path's statements too.
+                self.prepared.clear();
+                self.statements.clear();
+                if let Some(c) = e.code() {
+                    if c.code().starts_with("08") {
+                        return Err(target_error(&e));
+                    }
+                }
+                let position = self.position()?;
+                groups[..deltas.len()]
+                    .iter()
+                    .take_while(|g| g.last().is_some_and(|t| t.begin.end_lsn <= position))
+                    .count()
+            }
+        };
+        let stats_written = committed == deltas.len() && stats_in_sql;
+        for delta in &deltas[..committed] {
+            add(&mut self.counters, delta);
+            add(&mut self.unwritten, delta);
         }
-        self.client
-            .batch_execute("COMMIT")
-            .map_err(|e| target_error(&e))?;
-        add(&mut self.counters, &delta);
-        self.note_stats(&delta, stats);
-        Ok(true)
+        if stats_written {
+            self.note_stats(&Counters::default(), true);
+        }
+        Ok(committed)
     }
+
+    /// Appends one step of a plan to `sql`: a set statement with its check; its PREPARE, on
+    /// first use, to `prepare`.
+    fn push_step(&mut self, sql: &mut String, prepare: &mut String, step: batch::Step) {
+        let statement = match step {
+            batch::Step::Raw(raw) => {
+                sql.push_str(&raw);
+                sql.push_str(";\n");
+                return;
+            }
+            batch::Step::Set(s) => s,
+        };
+        // Named prepared statements skip parsing and planning per execution; PREPARE is not
+        // transactional, so a failed query forgets them all (see above).
+        let next_id = self.prepared.len();
+        let name = match self.prepared.get(&statement.key) {
+            Some(name) => name.clone(),
+            None => {
+                let name = format!("pglcr_{next_id}");
+                let n = statement.columns.len();
+                let _ = writeln!(
+                    prepare,
+                    "PREPARE {name} ({}bigint) AS WITH pglcr_w AS ({} RETURNING 1) \
+                     SELECT pglcr.expect_rows(count(*), ${}) FROM pglcr_w;",
+                    "text[], ".repeat(n),
+                    statement.sql,
+                    n + 1
+                );
+                self.prepared.insert(statement.key.clone(), name.clone());
+                name
+            }
+        };
+        sql.push_str("EXECUTE ");
+        sql.push_str(&name);
+        sql.push('(');
+        for column in &statement.columns {
+            batch::push_text_array(sql, column);
+            sql.push_str(", ");
+        }
+        let _ = writeln!(sql, "{});", statement.rows);
+    }
+
+    /// The position recorded on the target: the end LSN of the last source commit applied.
+    fn position(&mut self) -> Result<Lsn, ApplyError> {
+        read_position(&mut self.client, self.mode, &self.origin)
+    }
+}
+
+/// The set statements of a group and what they count, or `None` when a change needs the
+/// per-statement path.
+fn plan_group<'a>(
+    group: &'a [SourceTxn],
+    relations: &FxHashMap<u32, RelationInfo>,
+) -> Option<(batch::Plan<'a>, Counters)> {
+    let mut plan = batch::Plan::default();
+    let mut delta = Counters::default();
+    for txn in group {
+        for change in &txn.changes {
+            match change {
+                Frame::Insert { rel, new, .. } => {
+                    plan.insert(relations.get(rel)?, new).ok()?;
+                    delta.inserts += 1;
+                }
+                Frame::Update { new: None, .. } => {}
+                Frame::Update {
+                    rel,
+                    old,
+                    new: Some(new),
+                    ..
+                } => {
+                    plan.update(relations.get(rel)?, old.as_deref(), new).ok()?;
+                    delta.updates += 1;
+                }
+                Frame::Delete {
+                    rel,
+                    old: Some(old),
+                    ..
+                } => {
+                    plan.delete(relations.get(rel)?, old).ok()?;
+                    delta.deletes += 1;
+                }
+                Frame::Delete { .. } => return None,
+                Frame::Truncate { rels, .. } => {
+                    let names = rels
+                        .iter()
+                        .map(|oid| relations.get(oid).map(qualified))
+                        .collect::<Option<Vec<_>>>()?;
+                    if !names.is_empty() {
+                        plan.barrier(truncate_sql(&names, change));
+                        delta.truncates += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        delta.commits += 1;
+    }
+    Some((plan, delta))
 }
 
 fn add(a: &mut Counters, d: &Counters) {
@@ -1010,6 +1073,10 @@ fn past_until(until: Option<Until>, txn: &SourceTxn) -> bool {
     }
 }
 
+/// How long to wait for an origin another session holds, and how often to look.
+const ORIGIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+const ORIGIN_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Sets up the session and reads the position applied so far.
 fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
     let (mut client, _) = req.target.connect()?;
@@ -1040,41 +1107,32 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             }
         }
     };
-    let position: Option<String> = match mode {
-        ProgressMode::Origin => {
-            client
-                .execute(
-                    "SELECT pg_replication_origin_create($1) WHERE NOT EXISTS \
-                     (SELECT FROM pg_replication_origin WHERE roname = $1)",
-                    &[&origin],
-                )
-                .map_err(|e| target_error(&e))?;
-            client
-                .execute("SELECT pg_replication_origin_session_setup($1)", &[&origin])
-                .map_err(|e| target_error(&e))?;
-            client
-                .query_one(
-                    "SELECT pg_replication_origin_progress($1, true)::text",
-                    &[&origin],
-                )
-                .map_err(|e| target_error(&e))?
-                .get(0)
-        }
-        ProgressMode::Table => client
-            .query_opt(
-                "SELECT remote_lsn::text FROM pglcr.apply_progress WHERE origin = $1",
+    if mode == ProgressMode::Origin {
+        client
+            .execute(
+                "SELECT pg_replication_origin_create($1) WHERE NOT EXISTS \
+                 (SELECT FROM pg_replication_origin WHERE roname = $1)",
                 &[&origin],
             )
-            .map_err(|e| target_error(&e))?
-            .map(|r| r.get(0)),
-    };
-    let position = position
-        .map(|p| {
-            p.parse::<Lsn>()
-                .map_err(|_| ApplyError::Target(format!("progress \"{p}\" is not an LSN")))
-        })
-        .transpose()?
-        .unwrap_or(Lsn(0));
+            .map_err(|e| target_error(&e))?;
+        // The backend of a killed apply finishes the query it was given before it notices;
+        // its origin is free once it has. Another apply running holds it as long as it runs.
+        let mut waited = std::time::Duration::ZERO;
+        while let Err(e) =
+            client.execute("SELECT pg_replication_origin_session_setup($1)", &[&origin])
+        {
+            if e.code() != Some(&postgres::error::SqlState::OBJECT_IN_USE) || waited >= ORIGIN_WAIT
+            {
+                return Err(ApplyError::Target(format!(
+                    "{} (is another pglcr apply using origin \"{origin}\"?)",
+                    pgconn::error_text(&e)
+                )));
+            }
+            std::thread::sleep(ORIGIN_POLL);
+            waited += ORIGIN_POLL;
+        }
+    }
+    let position = read_position(&mut client, mode, origin)?;
     Ok((
         Applier {
             client,
@@ -1089,6 +1147,34 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
         },
         position,
     ))
+}
+
+/// The position recorded on the target, `0/0` when there is none. An origin's progress is read
+/// with its commit flushed to disk, so that it never runs ahead of what a crash keeps.
+fn read_position(client: &mut Client, mode: ProgressMode, origin: &str) -> Result<Lsn, ApplyError> {
+    let position: Option<String> = match mode {
+        ProgressMode::Origin => client
+            .query_one(
+                "SELECT pg_replication_origin_progress($1, true)::text",
+                &[&origin],
+            )
+            .map_err(|e| target_error(&e))?
+            .get(0),
+        ProgressMode::Table => client
+            .query_opt(
+                "SELECT remote_lsn::text FROM pglcr.apply_progress WHERE origin = $1",
+                &[&origin],
+            )
+            .map_err(|e| target_error(&e))?
+            .map(|r| r.get(0)),
+    };
+    Ok(position
+        .map(|p| {
+            p.parse::<Lsn>()
+                .map_err(|_| ApplyError::Target(format!("progress \"{p}\" is not an LSN")))
+        })
+        .transpose()?
+        .unwrap_or(Lsn(0)))
 }
 
 /// Applies what the LCR directory holds beyond the target's position.
@@ -1117,27 +1203,40 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
         to: position,
         ..Default::default()
     };
-    loop {
-        // A group of source transactions, applied in one target transaction.
-        let mut group = Vec::with_capacity(req.group_commit);
-        while group.len() < req.group_commit {
-            let Some(txn) = stream.next_txn()? else { break };
-            if past_until(req.until, &txn) {
-                summary.stopped_at_until = true;
+    while !summary.stopped_at_until {
+        // Groups of source transactions, each applied in one target transaction, as many as
+        // one query carries on the fast path.
+        let mut groups: Vec<Vec<SourceTxn>> = Vec::new();
+        let mut changes = 0;
+        while groups.len() < CHUNK_GROUPS && changes < CHUNK_CHANGES {
+            let mut group = Vec::with_capacity(req.group_commit);
+            while group.len() < req.group_commit {
+                let Some(mut txn) = stream.next_txn()? else {
+                    break;
+                };
+                req.tables.retain(&mut txn, stream.relations());
+                if past_until(req.until, &txn) {
+                    summary.stopped_at_until = true;
+                    break;
+                }
+                changes += txn.changes.len();
+                group.push(txn);
+            }
+            if group.is_empty() {
                 break;
             }
-            group.push(txn);
+            groups.push(group);
+            if summary.stopped_at_until {
+                break;
+            }
         }
-        if group.is_empty() {
+        if groups.is_empty() {
             break;
         }
-        apply_group(&mut applier, &group, stream.relations())?;
-        let last = group.last().expect("non-empty group");
+        apply_groups(&mut applier, &groups, stream.relations())?;
+        let last = groups.last().and_then(|g| g.last()).expect("non-empty");
         summary.to = last.begin.end_lsn;
         summary.last_commit_time = Some(last.begin.commit_time);
-        if summary.stopped_at_until {
-            break;
-        }
     }
     if let Some(time) = summary.last_commit_time {
         applier.flush_stats(summary.to, time)?;
@@ -1146,17 +1245,36 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
     Ok(summary)
 }
 
-/// Applies a group of source transactions in one target transaction, retried whole after a
-/// deadlock or serialization failure.
+/// At most this many groups, or groups holding this many changes, are sent as one query.
+const CHUNK_GROUPS: usize = 1000;
+const CHUNK_CHANGES: usize = 5_000;
+
+/// Applies groups of source transactions, each in one target transaction, in order: on the
+/// fast path where it can, change by change where it cannot.
+fn apply_groups(
+    applier: &mut Applier,
+    groups: &[Vec<SourceTxn>],
+    relations: &FxHashMap<u32, RelationInfo>,
+) -> Result<(), ApplyError> {
+    let mut done = 0;
+    while done < groups.len() {
+        done += applier.apply_groups_batched(&groups[done..], relations)?;
+        if let Some(group) = groups.get(done) {
+            apply_group(applier, group, relations)?;
+            done += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Applies a group of source transactions in one target transaction change by change, retried
+/// whole after a deadlock or serialization failure.
 fn apply_group(
     applier: &mut Applier,
     group: &[SourceTxn],
     relations: &FxHashMap<u32, RelationInfo>,
 ) -> Result<(), ApplyError> {
     const ATTEMPTS: u32 = 5;
-    if applier.apply_group_batched(group, relations)? {
-        return Ok(());
-    }
     let before = applier.counters.clone();
     for attempt in 1..=ATTEMPTS {
         let result = (|| -> Result<(), ApplyError> {
@@ -1214,7 +1332,8 @@ fn dry_run(
         out.write_all(s.as_bytes())
             .map_err(|e| ApplyError::Target(format!("could not write output: {e}")))
     };
-    while let Some(txn) = stream.next_txn()? {
+    while let Some(mut txn) = stream.next_txn()? {
+        req.tables.retain(&mut txn, stream.relations());
         if past_until(req.until, &txn) {
             summary.stopped_at_until = true;
             break;
