@@ -467,6 +467,11 @@ pub struct DrillArgs {
     #[arg(long = "tables", value_name = "TABLE", value_delimiter = ',', action = ArgAction::Append)]
     pub tables: Vec<String>,
 
+    /// Source transactions per target transaction in the apply stage (as pglcr apply
+    /// --group-commit; each source transaction is still applied exactly once)
+    #[arg(long = "group-commit", value_name = "N", default_value_t = 100, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub group_commit: usize,
+
     /// Report format on standard output
     #[arg(long = "format", value_enum, default_value_t = DrillFormatArg::Text)]
     pub format: DrillFormatArg,

@@ -1050,6 +1050,7 @@ fn run_drill(args: cli::DrillArgs) -> ExitCode {
             pg_bindir: None,
             workload: std::time::Duration::from_secs(args.seconds),
             keep: args.keep,
+            group_commit: args.group_commit,
         };
         match demo::run(&request, &mut step) {
             Ok(run) => (run.report, run.dir),
@@ -1080,6 +1081,7 @@ fn run_drill(args: cli::DrillArgs) -> ExitCode {
             compare_with,
             tables: args.tables.clone(),
             max_memory: 256 << 20,
+            group_commit: args.group_commit,
         };
         (drill::run(&request, &mut step), None)
     };

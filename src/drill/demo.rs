@@ -30,6 +30,7 @@ pub struct DemoRequest {
     pub workload: Duration,
     /// Keep the clusters' directory (it is printed) instead of removing it.
     pub keep: bool,
+    pub group_commit: usize,
 }
 
 /// Where the demo ran, for the operator to look at when kept.
@@ -412,6 +413,7 @@ pub fn run(req: &DemoRequest, step: &mut dyn FnMut(&str)) -> Result<DemoRun, Dem
         compare_with: None,
         tables: Vec::new(),
         max_memory: 256 << 20,
+        group_commit: req.group_commit,
     };
     let mut report = super::run(&drill, step);
     report.seconds = started.elapsed().as_secs_f64();

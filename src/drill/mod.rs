@@ -45,6 +45,8 @@ pub struct Request {
     /// Tables to compare; all by default.
     pub tables: Vec<String>,
     pub max_memory: usize,
+    /// Source transactions per target transaction (`pglcr apply --group-commit`).
+    pub group_commit: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -350,7 +352,8 @@ fn apply_stage(req: &Request, clock: &Clock) -> (Stage, u64) {
             progress: None,
             policies: apply::Policies::default(),
             until: req.until,
-            group_commit: 1,
+            tables: apply::TableFilter::default(),
+            group_commit: req.group_commit,
             dry_run: false,
         },
         &mut std::io::sink(),
