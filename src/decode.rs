@@ -5,15 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::follow::{FollowError, Follower};
+use crate::catalog::{Catalog, CatalogError, Versions};
 use crate::dump::{locate, DumpError, RangeRequest};
 use crate::logical::Event;
 use crate::logical::{self, Decoder, DecoderOptions};
 use crate::output::driver::{Driver, Events};
 use crate::output::{json, test_decoding, wal2json, OutputError, Resolver, Sink, UnknownRelations};
 use crate::tuple::types::{OutputContext, TypeError};
-use crate::wal::lsn::Lsn;
+use crate::wal::lsn::{parse_segment_file_name, segno_from_parts, Lsn};
 use crate::wal::reader::{EndOfWal, ReadError, Reader};
+use crate::wal::segment::segment_name_part;
 use crate::wal::segment::WalDir;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,8 @@ pub enum DecodeError {
     Usage(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Follow(Box<FollowError>),
     #[error(transparent)]
     Range(#[from] DumpError),
     #[error(transparent)]
@@ -101,7 +105,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     if let Some(tz) = &req.timezone {
         ctx.set_time_zone(tz)?;
     }
-    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx.clone());
+    // Catalog versions learnt from the WAL's DDL live as long as the output that uses them.
+    let versions = Versions::new();
+    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx.clone()).following(&versions);
     // test_decoding's regression tests leave prepared transactions whose GID contains
     // "_nodecode" to COMMIT PREPARED; pglcr's own format has no such filter.
     let mut skip_gid = Some("_nodecode".to_string());
@@ -135,7 +141,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
             (Box::new(Driver::new(w, resolver)), req.two_phase)
         }
     };
-    let decoder = Decoder::new(DecoderOptions {
+    let mut decoder = Decoder::new(DecoderOptions {
         database: catalog.database_oid(),
         start,
         two_phase,
@@ -144,6 +150,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         spill_dir: req.spill_dir.clone(),
         resume: None,
     });
+    let mut follower = Follower::new(&catalog)?;
+    warm_up(&mut follower, &catalog, &range, start)?;
+    decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
         range.tli,
@@ -161,6 +170,60 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         end: pumped.end,
         open_transactions: pumped.decoder.open_transactions(),
     })
+}
+
+/// Reads the WAL from the redo point recorded with the catalog up to `start`, so that the
+/// catalog pages DDL changes later are known whole (see [`Follower::warm_up_from`]). A catalog
+/// that does not record it is warmed up from the oldest segment of the directory.
+pub(crate) fn warm_up(
+    follower: &mut Follower,
+    catalog: &Catalog,
+    range: &locate::Range,
+    start: Lsn,
+) -> Result<(), DecodeError> {
+    let (dir, tli) = (range.dir.as_path(), range.tli);
+    let from =
+        Follower::warm_up_from(catalog).or_else(|| oldest_segment_start(dir, tli, range.seg_size));
+    let Some(redo) = from.filter(|&r| r < start) else {
+        return Ok(());
+    };
+    let range = locate::resolve(&RangeRequest {
+        path: Some(dir.to_path_buf()),
+        start_seg: None,
+        end_seg: None,
+        start: Some(redo),
+        end: Some(start),
+        timeline: Some(tli),
+    })?;
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(redo)?;
+    reader.begin_read(first);
+    while let Some(rec) = reader.next_record()? {
+        if rec.lsn >= start {
+            break;
+        }
+        follower.warm_up(&rec)?;
+    }
+    Ok(())
+}
+
+/// Where the oldest segment of timeline `tli` in `dir` starts.
+fn oldest_segment_start(dir: &std::path::Path, tli: u32, seg_size: u64) -> Option<Lsn> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let (t, log, seg) = segment_name_part(&name).and_then(parse_segment_file_name)?;
+            (t == tli).then(|| segno_from_parts(log, seg, seg_size) * seg_size)
+        })
+        .min()
+        .map(Lsn)
 }
 
 /// What [`pump`] leaves behind.
@@ -254,4 +317,10 @@ pub(crate) fn pump(
         consumed?;
         Ok(produced?.expect("the producer finishes when the consumer does"))
     })
+}
+
+impl From<FollowError> for DecodeError {
+    fn from(e: FollowError) -> DecodeError {
+        DecodeError::Follow(Box::new(e))
+    }
 }
