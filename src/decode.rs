@@ -324,3 +324,116 @@ impl From<FollowError> for DecodeError {
         DecodeError::Follow(Box::new(e))
     }
 }
+
+/// What `pglcr catalog follow` is asked.
+#[derive(Clone, Debug)]
+pub struct FollowRequest {
+    pub catalog: PathBuf,
+    pub path: Option<PathBuf>,
+    /// Follow up to this LSN (default: the end of the WAL).
+    pub end: Option<Lsn>,
+    pub timeline: Option<u32>,
+    /// Memory for queued changes before transactions are spilled to disk.
+    pub max_memory: usize,
+}
+
+/// The dictionary as of the end of the WAL read.
+#[derive(Debug)]
+pub struct Followed {
+    pub file: crate::catalog::CatalogFile,
+    /// Where reading stopped: the new dictionary's `taken_at_lsn`.
+    pub end: Lsn,
+    /// DDL transactions applied.
+    pub versions: usize,
+    /// Transactions still open there: their catalog changes are not in the result.
+    pub open_transactions: usize,
+}
+
+const RM_XLOG_ID: u8 = 0;
+const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
+const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
+
+/// Carries a dictionary forward through the WAL from where it was taken: the catalog changes
+/// of every transaction committed before the end are applied, as `pglcr decode` applies them.
+pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
+    let catalog = Catalog::load(&req.catalog)?;
+    let start = catalog.taken_at;
+    if req.end.is_some_and(|e| e <= start) {
+        // Already there: nothing to follow.
+        return Ok(Followed {
+            file: (*catalog.file).clone(),
+            end: start,
+            versions: 0,
+            open_transactions: 0,
+        });
+    }
+    let range = locate::resolve(&RangeRequest {
+        path: req.path.clone(),
+        start_seg: None,
+        end_seg: None,
+        start: Some(start),
+        end: req.end,
+        timeline: req.timeline,
+    })?;
+    if catalog.file.system_identifier != range.info.sysid.to_string() {
+        return Err(DecodeError::OtherSystem {
+            catalog: catalog.file.system_identifier.clone(),
+            wal: range.info.sysid,
+        });
+    }
+    let mut follower = Follower::new(&catalog)?;
+    warm_up(&mut follower, &catalog, &range, start)?;
+    let mut decoder = Decoder::new(DecoderOptions {
+        database: catalog.database_oid(),
+        start,
+        two_phase: false,
+        two_phase_skip_gid: None,
+        max_memory: req.max_memory,
+        spill_dir: None,
+        resume: None,
+    });
+    decoder.follow_catalog(follower);
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(start)?;
+    reader.begin_read(first);
+    let mut redo = catalog.file.checkpoint_redo_lsn.clone();
+    let mut versions = 0;
+    let mut last = decoder.committed_catalog().cloned();
+    while let Some(rec) = reader.next_record()? {
+        // A later run warms its catalog pages up from the last checkpoint's redo point.
+        let info = rec.info() & 0xF0;
+        if rec.rmid() == RM_XLOG_ID
+            && (info == XLOG_CHECKPOINT_SHUTDOWN || info == XLOG_CHECKPOINT_ONLINE)
+        {
+            if let Some(b) = rec.main_data.get(..8) {
+                let lsn = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+                redo = Some(Lsn(lsn).to_string());
+            }
+        }
+        decoder.feed(&rec)?;
+        while decoder.pop().is_some() {}
+        let now = decoder.committed_catalog();
+        if now.is_some_and(|n| !last.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, n))) {
+            versions += 1;
+            last = now.cloned();
+        }
+    }
+    let end = reader.end_rec_ptr();
+    let committed = decoder
+        .committed_catalog()
+        .expect("the decoder follows the catalog");
+    let mut file = committed.to_file(end);
+    file.checkpoint_redo_lsn = redo;
+    Ok(Followed {
+        file,
+        end,
+        versions,
+        open_transactions: decoder.open_transactions(),
+    })
+}

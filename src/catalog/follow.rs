@@ -3,9 +3,9 @@
 //! dictionary, as PostgreSQL's historic snapshots see the catalog: a transaction's catalog
 //! rows are visible to its own later changes at once and to others from its commit on.
 //!
-//! Rows removed from catalogs are not followed yet: a dropped table keeps its entry (no later
-//! change can name its relfilenode), but a dropped primary key or replica identity index is
-//! still taken as the relation's key.
+//! Rows removed from catalogs are followed for relations (DROP TABLE), indexes (a dropped
+//! primary key or replica identity index), types and partitions (DETACH); dropped schemas
+//! stay known (no later change can use them).
 
 use std::sync::Arc;
 
@@ -46,6 +46,8 @@ pub enum FollowError {
 pub struct RowChange {
     pub lsn: Lsn,
     pub row: Row,
+    /// The row was deleted (its last version).
+    pub deleted: bool,
 }
 
 /// Follows the catalog pages and rows of one database through the WAL.
@@ -127,10 +129,14 @@ impl Follower {
         let changes = self.pages.apply(rec, is_catalog)?;
         let mut out = Vec::new();
         for c in changes {
-            // In-place updates change statistics and frozen xids only; deletes are not
-            // followed (see the module documentation).
-            let TupleChange::Write { tid, tuple } = c else {
-                continue;
+            // In-place updates change statistics and frozen xids only.
+            let (tid, tuple, deleted) = match c {
+                TupleChange::Write { tid, tuple } => (tid, tuple, false),
+                TupleChange::Delete {
+                    tid,
+                    old: Some(tuple),
+                } => (tid, tuple, true),
+                _ => continue,
             };
             let Some(table) = self.catalog_of(tid.rel.spc, tid.rel.db, tid.rel.rel) else {
                 continue;
@@ -142,7 +148,11 @@ impl Follower {
                     lsn: rec.lsn,
                     source,
                 })?;
-            out.push(RowChange { lsn: rec.lsn, row });
+            out.push(RowChange {
+                lsn: rec.lsn,
+                row,
+                deleted,
+            });
         }
         Ok(out)
     }
@@ -182,6 +192,10 @@ fn apply_row(
     ctx: &OutputContext,
 ) -> Result<(), FollowError> {
     let lsn = change.lsn;
+    if change.deleted {
+        apply_delete(cat, &change.row);
+        return Ok(());
+    }
     match &change.row {
         Row::Class(c) => apply_class(cat, c, lsn),
         Row::Attribute(a) => apply_attribute(cat, a, lsn, ctx)?,
@@ -203,7 +217,7 @@ fn apply_row(
                     label: label.clone(),
                 });
             }
-            cat.overlay_mut().types.insert(t.oid, Arc::new(t));
+            cat.overlay_mut().types.insert(t.oid, Some(Arc::new(t)));
         }
         Row::Index(ix) => {
             let Some(mut rel) = cat.relation(ix.indrelid).cloned() else {
@@ -239,6 +253,54 @@ fn apply_row(
         }
     }
     Ok(())
+}
+
+fn apply_delete(cat: &mut Catalog, row: &Row) {
+    match row {
+        Row::Class(c) => {
+            let Some(rel) = cat.relation(c.oid).cloned() else {
+                return;
+            };
+            let gone = rel.relfilenode.filter(|&node| {
+                cat.relation_by_filenode(rel.tablespace, node)
+                    .map(|r| r.oid)
+                    == Some(c.oid)
+            });
+            let o = cat.overlay_mut();
+            if let Some(node) = gone {
+                o.by_filenode.insert((rel.tablespace, node), None);
+            }
+            o.relations.insert(c.oid, None);
+        }
+        Row::Index(ix) => {
+            let Some(mut rel) = cat.relation(ix.indrelid).cloned() else {
+                return;
+            };
+            if ix.indisprimary {
+                rel.primary_key = None;
+            }
+            if rel.replica_identity_index == Some(ix.indexrelid) {
+                rel.replica_identity_index = None;
+            }
+            rel.identity_columns = match rel.replica_identity.as_str() {
+                "d" => rel.primary_key.clone(),
+                "i" if rel.replica_identity_index.is_some() => rel.identity_columns,
+                _ => None,
+            };
+            put_relation(cat, rel);
+        }
+        Row::Inherits { rel, .. } => {
+            cat.overlay_mut().parents.remove(rel);
+            if let Some(mut r) = cat.relation(*rel).cloned() {
+                r.partition_parent = None;
+                put_relation(cat, r);
+            }
+        }
+        Row::Type(t) => {
+            cat.overlay_mut().types.insert(t.oid, None);
+        }
+        Row::Attribute(_) | Row::Namespace { .. } | Row::Enum { .. } => {}
+    }
 }
 
 fn char_str(c: char) -> String {
@@ -501,13 +563,15 @@ fn apply_type(cat: &mut Catalog, t: &TypeRow) {
         Some(p) if p.name == ty.name && p.namespace == ty.namespace => p.formatted.clone(),
         _ => super::format_type::format_type(&with_type(cat, &ty), ty.oid, None),
     };
-    cat.overlay_mut().types.insert(ty.oid, Arc::new(ty));
+    cat.overlay_mut().types.insert(ty.oid, Some(Arc::new(ty)));
 }
 
 /// `cat` with `ty` in it, with `formatted` left empty (to compute it).
 fn with_type(cat: &Catalog, ty: &Type) -> Catalog {
     let mut c = cat.clone();
-    c.overlay_mut().types.insert(ty.oid, Arc::new(ty.clone()));
+    c.overlay_mut()
+        .types
+        .insert(ty.oid, Some(Arc::new(ty.clone())));
     c
 }
 
@@ -538,7 +602,7 @@ fn apply_namespace(cat: &mut Catalog, oid: u32, name: &str) {
         t.namespace = name.to_string();
         t.formatted = String::new();
         t.formatted = super::format_type::format_type(&with_type(cat, &t), t.oid, None);
-        cat.overlay_mut().types.insert(t.oid, Arc::new(t));
+        cat.overlay_mut().types.insert(t.oid, Some(Arc::new(t)));
     }
 }
 

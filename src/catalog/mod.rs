@@ -210,7 +210,8 @@ pub(crate) struct Overlay {
     pub relations: FxHashMap<u32, Option<Arc<Relation>>>,
     /// `None`: no relation has this relfilenode any more.
     pub by_filenode: FxHashMap<(u32, u32), Option<u32>>,
-    pub types: FxHashMap<u32, Arc<Type>>,
+    /// `None`: the type was dropped.
+    pub types: FxHashMap<u32, Option<Arc<Type>>>,
     pub namespaces: FxHashMap<u32, String>,
     /// `pg_inherits` parents learnt from WAL, and `relispartition` by relation.
     pub parents: FxHashMap<u32, u32>,
@@ -324,7 +325,7 @@ impl Catalog {
     pub fn type_(&self, oid: u32) -> Option<&Type> {
         if let Some(o) = &self.overlay {
             if let Some(t) = o.types.get(&oid) {
-                return Some(t);
+                return t.as_deref();
             }
         }
         self.index
@@ -386,7 +387,7 @@ impl Catalog {
             })
             .collect();
         if let Some(o) = &self.overlay {
-            all.extend(o.types.values().map(|t| &**t));
+            all.extend(o.types.values().flatten().map(|t| &**t));
         }
         all.sort_by_key(|t| t.oid);
         all
@@ -420,7 +421,19 @@ impl Catalog {
         let mut file = (*self.file).clone();
         file.taken_at_lsn = lsn.to_string();
         file.relations = self.relations().into_iter().cloned().collect();
-        file.types = self.types().into_iter().cloned().collect();
+        // As the export: row types of relations other than composite types are described by
+        // their relations' columns.
+        file.types = self
+            .types()
+            .into_iter()
+            .filter(|t| {
+                t.typtype != "c"
+                    || t.typrelid
+                        .and_then(|r| self.relation(r))
+                        .is_some_and(|r| r.kind == "c")
+            })
+            .cloned()
+            .collect();
         file.namespaces = self.namespaces();
         file
     }

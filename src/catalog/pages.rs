@@ -57,19 +57,12 @@ pub struct Tid {
 /// A catalog row written, changed or removed by a record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TupleChange {
-    /// An insert or the new version of an update.
-    Write {
-        tid: Tid,
-        tuple: LoggedTuple,
-    },
+    /// An insert or the new version of an update (the old version stays a row until then).
+    Write { tid: Tid, tuple: LoggedTuple },
     /// `heap_inplace_update` (pg_class statistics, relfrozenxid, …): the row in place.
-    Inplace {
-        tid: Tid,
-        tuple: LoggedTuple,
-    },
-    Delete {
-        tid: Tid,
-    },
+    Inplace { tid: Tid, tuple: LoggedTuple },
+    /// A row deleted, with its last version when the page was seen.
+    Delete { tid: Tid, old: Option<LoggedTuple> },
 }
 
 /// Tuples of the catalog pages seen, by relation and block.
@@ -192,7 +185,6 @@ impl Pages {
                 } else {
                     self.get(rec.lsn, new_tid)?.clone()
                 };
-                out.push(TupleChange::Delete { tid: old_tid });
                 out.push(TupleChange::Write {
                     tid: new_tid,
                     tuple,
@@ -201,9 +193,9 @@ impl Pages {
             (RM_HEAP_ID, XLOG_HEAP_DELETE) => {
                 let offnum = d.u16(4).map_err(at)?;
                 let b = block(rec, 0).map_err(at)?;
-                out.push(TupleChange::Delete {
-                    tid: tid(b, offnum),
-                });
+                let tid = tid(b, offnum);
+                let old = self.get(rec.lsn, tid).ok().cloned();
+                out.push(TupleChange::Delete { tid, old });
             }
             (RM_HEAP_ID, XLOG_HEAP_INPLACE) => {
                 let offnum = d.u16(0).map_err(at)?;
