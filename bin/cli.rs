@@ -834,6 +834,61 @@ pub enum CatalogCommand {
                       PGHOST=db1 PGDATABASE=sales pglcr catalog export -o sales.catalog.json"
     )]
     Export(CatalogExportArgs),
+
+    /// Carry a dictionary forward through the WAL's DDL to a later LSN
+    #[command(
+        long_about = "Read the WAL from where the dictionary was taken (its taken_at_lsn) and \
+                      apply the catalog changes of every transaction that commits before the \
+                      end: created, altered, renamed and truncated tables, new columns and \
+                      their defaults, new types and enum values, schema renames, replica \
+                      identity and partition changes. The result is the dictionary as of the \
+                      end, in the same pglcr-catalog(5) format, with taken_at_lsn set there: \
+                      what `pglcr catalog export` would have written at that LSN, so a \
+                      cron-driven decoder can carry its dictionary forward without connecting \
+                      to the source again.\n\n\
+                      The WAL from the redo point of the checkpoint before the dictionary was \
+                      taken (checkpoint_redo_lsn) must be in WALDIR: catalog pages are rebuilt \
+                      from the full-page images logged after it. The result records the redo \
+                      point of the last checkpoint read for the next run.\n\n\
+                      Not followed yet: rows removed from catalogs (dropped tables stay listed; \
+                      a dropped primary key or replica identity index still counts), new range \
+                      types, and VACUUM FULL of pg_class itself (relation map updates). Catalog \
+                      changes of transactions still open at the end are not in the result.\n\n\
+                      Output: FILE is replaced atomically (temporary file, fsync, rename); \
+                      \"-\" or no -o writes to standard output.\n\n\
+                      Exit status: 0 on success, 1 when the catalog or the WAL cannot be read \
+                      or a catalog change cannot be followed (the message names the LSN).",
+        after_help = "Examples:\n  pglcr catalog follow --catalog cat.json -p /archive -o cat-now.json\n  \
+                      pglcr catalog follow --catalog cat.json -p /archive --end 0/5000000 -o cat-5.json"
+    )]
+    Follow(CatalogFollowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogFollowArgs {
+    /// Dictionary to start from (pglcr catalog export, or an earlier follow)
+    #[arg(long = "catalog", value_name = "FILE")]
+    pub catalog: PathBuf,
+
+    /// Directory holding the WAL segment files
+    #[arg(short = 'p', long = "path", value_name = "WALDIR")]
+    pub path: Option<PathBuf>,
+
+    /// Follow up to this LSN (default: the end of the WAL in WALDIR)
+    #[arg(short = 'e', long = "end", value_name = "LSN")]
+    pub end: Option<String>,
+
+    /// Timeline of the WAL to read (default: 1)
+    #[arg(short = 't', long = "timeline", value_name = "TLI")]
+    pub timeline: Option<u32>,
+
+    /// Memory for changes of transactions not yet committed (units B, kB, MB, GB)
+    #[arg(long = "max-memory", value_name = "SIZE", default_value = "256MB")]
+    pub max_memory: String,
+
+    /// Write the dictionary to FILE (atomically replaced) instead of standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// psql-style connection options.

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Dump(args) => run_dump(args),
         Command::Catalog(c) => match c.command {
             CatalogCommand::Export(args) => run_catalog_export(args),
+            CatalogCommand::Follow(args) => run_catalog_follow(args),
         },
         Command::Decode(args) => run_decode(args),
         Command::Lcr(l) => run_lcr(l.command),
@@ -602,6 +603,62 @@ fn run_catalog_export(args: CatalogExportArgs) -> ExitCode {
             }
         }
     }
+    ExitCode::SUCCESS
+}
+
+fn run_catalog_follow(args: cli::CatalogFollowArgs) -> ExitCode {
+    let parsed = (|| -> Result<pglcr::decode::FollowRequest, String> {
+        Ok(pglcr::decode::FollowRequest {
+            catalog: args.catalog.clone(),
+            path: args.path.clone(),
+            end: args
+                .end
+                .as_deref()
+                .map(|e| e.parse().map_err(|_| format!("invalid end LSN \"{e}\"")))
+                .transpose()?,
+            timeline: args.timeline,
+            max_memory: pglcr::units::parse_size(&args.max_memory)? as usize,
+        })
+    })();
+    let request = match parsed {
+        Ok(r) => r,
+        Err(msg) => return usage_error("catalog follow", msg),
+    };
+    let followed = match pglcr::decode::follow_catalog(&request) {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let mut text = match serde_json::to_string_pretty(&followed.file) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("could not write the catalog: {e}")),
+    };
+    text.push('\n');
+    match args.output.as_deref() {
+        Some(path) if path.as_os_str() != "-" => {
+            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
+                return fail(format!("could not write \"{}\": {e}", path.display()));
+            }
+        }
+        _ => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                return fail(format!("could not write output: {e}"));
+            }
+        }
+    }
+    eprintln!(
+        "pglcr: catalog followed to {} ({} catalog changes applied{})",
+        followed.end,
+        followed.versions,
+        if followed.open_transactions > 0 {
+            format!(
+                "; {} transactions still open there are not included",
+                followed.open_transactions
+            )
+        } else {
+            String::new()
+        }
+    );
     ExitCode::SUCCESS
 }
 

@@ -18,6 +18,7 @@ SELECT jsonb_pretty(jsonb_build_object(
   'server_version_num', current_setting('server_version_num')::int,
   'system_identifier', (SELECT system_identifier::text FROM pg_control_system()),
   'timeline', (SELECT timeline_id FROM pg_control_checkpoint()),
+  'checkpoint_redo_lsn', (SELECT redo_lsn::text FROM pg_control_checkpoint()),
   'database', (SELECT jsonb_build_object(
                  'oid', d.oid::bigint, 'name', d.datname,
                  'encoding', pg_encoding_to_char(d.encoding),
@@ -43,6 +44,7 @@ SELECT jsonb_pretty(jsonb_build_object(
       'shared', c.relisshared,
       'mapped', c.relfilenode = 0 AND c.relkind IN ('r', 'i', 't', 'm', 'S'),
       'namespace', n.nspname,
+      'namespace_oid', c.relnamespace::bigint,
       'name', c.relname,
       'kind', c.relkind::text,
       'persistence', c.relpersistence::text,
@@ -102,6 +104,7 @@ SELECT jsonb_pretty(jsonb_build_object(
       'typtypmod', t.typtypmod,
       'typrelid', nullif(t.typrelid, 0)::bigint,
       'typoutput', t.typoutput::text,
+      'typoutput_oid', t.typoutput::oid::bigint,
       'enum_labels', CASE WHEN t.typtype = 'e' THEN
                        (SELECT jsonb_agg(jsonb_build_object('oid', e.oid::bigint,
                                                             'label', e.enumlabel)

@@ -5,15 +5,17 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::catalog::{Catalog, CatalogError};
+use crate::catalog::follow::{FollowError, Follower};
+use crate::catalog::{Catalog, CatalogError, Versions};
 use crate::dump::{locate, DumpError, RangeRequest};
 use crate::logical::Event;
 use crate::logical::{self, Decoder, DecoderOptions};
 use crate::output::driver::{Driver, Events};
 use crate::output::{json, test_decoding, wal2json, OutputError, Resolver, Sink, UnknownRelations};
 use crate::tuple::types::{OutputContext, TypeError};
-use crate::wal::lsn::Lsn;
+use crate::wal::lsn::{parse_segment_file_name, segno_from_parts, Lsn};
 use crate::wal::reader::{EndOfWal, ReadError, Reader};
+use crate::wal::segment::segment_name_part;
 use crate::wal::segment::WalDir;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,8 @@ pub enum DecodeError {
     Usage(String),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Follow(Box<FollowError>),
     #[error(transparent)]
     Range(#[from] DumpError),
     #[error(transparent)]
@@ -101,7 +105,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     if let Some(tz) = &req.timezone {
         ctx.set_time_zone(tz)?;
     }
-    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx.clone());
+    // Catalog versions learnt from the WAL's DDL live as long as the output that uses them.
+    let versions = Versions::new();
+    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx.clone()).following(&versions);
     // test_decoding's regression tests leave prepared transactions whose GID contains
     // "_nodecode" to COMMIT PREPARED; pglcr's own format has no such filter.
     let mut skip_gid = Some("_nodecode".to_string());
@@ -135,7 +141,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
             (Box::new(Driver::new(w, resolver)), req.two_phase)
         }
     };
-    let decoder = Decoder::new(DecoderOptions {
+    let mut decoder = Decoder::new(DecoderOptions {
         database: catalog.database_oid(),
         start,
         two_phase,
@@ -144,6 +150,9 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         spill_dir: req.spill_dir.clone(),
         resume: None,
     });
+    let mut follower = Follower::new(&catalog)?;
+    warm_up(&mut follower, &catalog, &range, start)?;
+    decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
         range.tli,
@@ -161,6 +170,60 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         end: pumped.end,
         open_transactions: pumped.decoder.open_transactions(),
     })
+}
+
+/// Reads the WAL from the redo point recorded with the catalog up to `start`, so that the
+/// catalog pages DDL changes later are known whole (see [`Follower::warm_up_from`]). A catalog
+/// that does not record it is warmed up from the oldest segment of the directory.
+pub(crate) fn warm_up(
+    follower: &mut Follower,
+    catalog: &Catalog,
+    range: &locate::Range,
+    start: Lsn,
+) -> Result<(), DecodeError> {
+    let (dir, tli) = (range.dir.as_path(), range.tli);
+    let from =
+        Follower::warm_up_from(catalog).or_else(|| oldest_segment_start(dir, tli, range.seg_size));
+    let Some(redo) = from.filter(|&r| r < start) else {
+        return Ok(());
+    };
+    let range = locate::resolve(&RangeRequest {
+        path: Some(dir.to_path_buf()),
+        start_seg: None,
+        end_seg: None,
+        start: Some(redo),
+        end: Some(start),
+        timeline: Some(tli),
+    })?;
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(redo)?;
+    reader.begin_read(first);
+    while let Some(rec) = reader.next_record()? {
+        if rec.lsn >= start {
+            break;
+        }
+        follower.warm_up(&rec)?;
+    }
+    Ok(())
+}
+
+/// Where the oldest segment of timeline `tli` in `dir` starts.
+fn oldest_segment_start(dir: &std::path::Path, tli: u32, seg_size: u64) -> Option<Lsn> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let (t, log, seg) = segment_name_part(&name).and_then(parse_segment_file_name)?;
+            (t == tli).then(|| segno_from_parts(log, seg, seg_size) * seg_size)
+        })
+        .min()
+        .map(Lsn)
 }
 
 /// What [`pump`] leaves behind.
@@ -253,5 +316,124 @@ pub(crate) fn pump(
         // A consumer error stops the producer early: report the consumer's error.
         consumed?;
         Ok(produced?.expect("the producer finishes when the consumer does"))
+    })
+}
+
+impl From<FollowError> for DecodeError {
+    fn from(e: FollowError) -> DecodeError {
+        DecodeError::Follow(Box::new(e))
+    }
+}
+
+/// What `pglcr catalog follow` is asked.
+#[derive(Clone, Debug)]
+pub struct FollowRequest {
+    pub catalog: PathBuf,
+    pub path: Option<PathBuf>,
+    /// Follow up to this LSN (default: the end of the WAL).
+    pub end: Option<Lsn>,
+    pub timeline: Option<u32>,
+    /// Memory for queued changes before transactions are spilled to disk.
+    pub max_memory: usize,
+}
+
+/// The dictionary as of the end of the WAL read.
+#[derive(Debug)]
+pub struct Followed {
+    pub file: crate::catalog::CatalogFile,
+    /// Where reading stopped: the new dictionary's `taken_at_lsn`.
+    pub end: Lsn,
+    /// DDL transactions applied.
+    pub versions: usize,
+    /// Transactions still open there: their catalog changes are not in the result.
+    pub open_transactions: usize,
+}
+
+const RM_XLOG_ID: u8 = 0;
+const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
+const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
+
+/// Carries a dictionary forward through the WAL from where it was taken: the catalog changes
+/// of every transaction committed before the end are applied, as `pglcr decode` applies them.
+pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
+    let catalog = Catalog::load(&req.catalog)?;
+    let start = catalog.taken_at;
+    if req.end.is_some_and(|e| e <= start) {
+        // Already there: nothing to follow.
+        return Ok(Followed {
+            file: (*catalog.file).clone(),
+            end: start,
+            versions: 0,
+            open_transactions: 0,
+        });
+    }
+    let range = locate::resolve(&RangeRequest {
+        path: req.path.clone(),
+        start_seg: None,
+        end_seg: None,
+        start: Some(start),
+        end: req.end,
+        timeline: req.timeline,
+    })?;
+    if catalog.file.system_identifier != range.info.sysid.to_string() {
+        return Err(DecodeError::OtherSystem {
+            catalog: catalog.file.system_identifier.clone(),
+            wal: range.info.sysid,
+        });
+    }
+    let mut follower = Follower::new(&catalog)?;
+    warm_up(&mut follower, &catalog, &range, start)?;
+    let mut decoder = Decoder::new(DecoderOptions {
+        database: catalog.database_oid(),
+        start,
+        two_phase: false,
+        two_phase_skip_gid: None,
+        max_memory: req.max_memory,
+        spill_dir: None,
+        resume: None,
+    });
+    decoder.follow_catalog(follower);
+    let mut reader = Reader::with_info(
+        WalDir::new(&range.dir),
+        range.tli,
+        range.info,
+        range.seg_size,
+    );
+    reader.set_end(range.end);
+    let first = reader.find_first_record(start)?;
+    reader.begin_read(first);
+    let mut redo = catalog.file.checkpoint_redo_lsn.clone();
+    let mut versions = 0;
+    let mut last = decoder.committed_catalog().cloned();
+    while let Some(rec) = reader.next_record()? {
+        // A later run warms its catalog pages up from the last checkpoint's redo point.
+        let info = rec.info() & 0xF0;
+        if rec.rmid() == RM_XLOG_ID
+            && (info == XLOG_CHECKPOINT_SHUTDOWN || info == XLOG_CHECKPOINT_ONLINE)
+        {
+            if let Some(b) = rec.main_data.get(..8) {
+                let lsn = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+                redo = Some(Lsn(lsn).to_string());
+            }
+        }
+        decoder.feed(&rec)?;
+        while decoder.pop().is_some() {}
+        let now = decoder.committed_catalog();
+        if now.is_some_and(|n| !last.as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, n))) {
+            versions += 1;
+            last = now.cloned();
+        }
+    }
+    let end = reader.end_rec_ptr();
+    let committed = decoder
+        .committed_catalog()
+        .expect("the decoder follows the catalog");
+    let mut file = committed.to_file(end);
+    file.checkpoint_redo_lsn = redo;
+    Ok(Followed {
+        file,
+        end,
+        versions,
+        open_transactions: decoder.open_transactions(),
     })
 }

@@ -147,3 +147,25 @@ logical_big_workload() {
     log "  200000-row transaction (logical-big-dml.sql)"
     wl "$1" -f "$WORKROOT/sql/logical-big-dml.sql"
 }
+
+# ddl_setup / ddl_workload <cluster>: pg15-ddl (DDL mixed with DML after the
+# catalog and the slots; see ddl-workload.sql)
+ddl_setup() { wl "$1" -f "$WORKROOT/sql/ddl-schema.sql"; }
+ddl_workload() {
+    local cl=$1
+    log "  DDL and DML (ddl-workload.sql)"
+    wl "$cl" -v ON_ERROR_STOP=1 -f "$WORKROOT/sql/ddl-workload.sql"
+    log "  a transaction that interleaves with DDL committed by another session"
+    bg_open "$cl" A
+    bg_open "$cl" B
+    bg_step A "BEGIN; INSERT INTO d_inter VALUES (1, 'A before the rename');"
+    bg_step B "ALTER TABLE d_inter2 RENAME TO d_inter2_renamed;"
+    bg_step B "BEGIN; ALTER TABLE d_inter2_renamed ADD COLUMN extra int DEFAULT 5; INSERT INTO d_inter2_renamed VALUES (1, 'B', 6);"
+    bg_step A "INSERT INTO d_inter VALUES (2, 'A while B has uncommitted DDL');"
+    bg_step B "COMMIT;"
+    bg_step A "INSERT INTO d_inter2_renamed VALUES (2, 'A after B committed');"
+    bg_step A "INSERT INTO d_inter VALUES (3, 'A after B committed'); COMMIT;"
+    bg_close A
+    bg_close B
+    wl "$cl" -c "INSERT INTO d_inter VALUES (99, 'last change')"
+}

@@ -42,6 +42,8 @@ fn sample() -> CatalogFile {
         toast_relfilenode: Some(16388),
         partition_parent: Some(16380),
         columns: Some(vec![column]),
+        namespace_oid: Some(2200),
+        rewrite_of: Some(16384),
     };
     let ty = Type {
         oid: 16400,
@@ -60,6 +62,7 @@ fn sample() -> CatalogFile {
         typtypmod: -1,
         typrelid: Some(1),
         typoutput: "enum_out".into(),
+        typoutput_oid: Some(3533),
         enum_labels: Some(vec![EnumLabel {
             oid: 16401,
             label: "sad".into(),
@@ -92,6 +95,7 @@ fn sample() -> CatalogFile {
         server_version_num: 150000,
         system_identifier: "1".into(),
         timeline: 1,
+        checkpoint_redo_lsn: Some("0/F00000".into()),
         database: Database {
             oid: 5,
             name: "postgres".into(),

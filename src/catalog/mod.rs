@@ -3,12 +3,19 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::wal::lsn::Lsn;
 
 pub mod export;
+pub mod follow;
+pub mod format_type;
+pub mod pages;
+pub mod rows;
 
 pub const FORMAT: &str = "pglcr-catalog";
 pub const FORMAT_VERSION: u32 = 1;
@@ -111,6 +118,13 @@ pub struct Relation {
     pub partition_parent: Option<u32>,
     /// For tables, TOAST tables, views, matviews, composite and foreign tables.
     pub columns: Option<Vec<Column>>,
+    /// `relnamespace` (absent in dictionaries written before it was exported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_oid: Option<u32>,
+    /// `relrewrite`: set on the transient table a rewriting ALTER TABLE fills, whose
+    /// changes logical decoding does not show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite_of: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -140,6 +154,9 @@ pub struct Type {
     pub typrelid: Option<u32>,
     /// Name of the output function, e.g. `int4out`, which identifies how to print values.
     pub typoutput: String,
+    /// OID of that function (absent in dictionaries written before it was exported).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typoutput_oid: Option<u32>,
     pub enum_labels: Option<Vec<EnumLabel>>,
     pub range_subtype: Option<u32>,
     pub multirange_of: Option<u32>,
@@ -155,6 +172,10 @@ pub struct CatalogFile {
     pub server_version_num: u32,
     pub system_identifier: String,
     pub timeline: u32,
+    /// Redo point of the last checkpoint when the dictionary was taken: the WAL from there
+    /// holds every catalog page changed since as a full-page image first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_redo_lsn: Option<String>,
     pub database: Database,
     pub settings: HashMap<String, String>,
     pub tablespaces: Vec<Named>,
@@ -163,15 +184,56 @@ pub struct CatalogFile {
     pub types: Vec<Type>,
 }
 
-/// A loaded dictionary with lookups by relfilenode and by oid.
+/// A loaded dictionary with lookups by relfilenode and by oid: the exported file, and what
+/// catalog changes decoded from WAL changed since (see [`follow`]). Versions share the file
+/// and are cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Catalog {
-    pub file: CatalogFile,
+    pub file: Arc<CatalogFile>,
     pub taken_at: Lsn,
+    index: Arc<Index>,
+    overlay: Option<Arc<Overlay>>,
+}
+
+#[derive(Debug, Default)]
+struct Index {
     // Looked up for every decoded change and value: a fast hash.
-    relation_by_oid: rustc_hash::FxHashMap<u32, usize>,
-    relation_by_filenode: rustc_hash::FxHashMap<(u32, u32), usize>,
-    type_by_oid: rustc_hash::FxHashMap<u32, usize>,
+    relation_by_oid: FxHashMap<u32, usize>,
+    relation_by_filenode: FxHashMap<(u32, u32), usize>,
+    type_by_oid: FxHashMap<u32, usize>,
+}
+
+/// What changed since the file: entries here hide the file's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Overlay {
+    /// `None`: the relation was dropped.
+    pub relations: FxHashMap<u32, Option<Arc<Relation>>>,
+    /// `None`: no relation has this relfilenode any more.
+    pub by_filenode: FxHashMap<(u32, u32), Option<u32>>,
+    /// `None`: the type was dropped.
+    pub types: FxHashMap<u32, Option<Arc<Type>>>,
+    pub namespaces: FxHashMap<u32, String>,
+    /// `pg_inherits` parents learnt from WAL, and `relispartition` by relation.
+    pub parents: FxHashMap<u32, u32>,
+    pub partitions: FxHashMap<u32, bool>,
+}
+
+/// Catalog versions kept for as long as a decoding run lends them out (output plugins hold
+/// references to the version of the change they print).
+#[derive(Default)]
+pub struct Versions {
+    arena: typed_arena::Arena<Arc<Catalog>>,
+}
+
+impl Versions {
+    pub fn new() -> Versions {
+        Versions::default()
+    }
+
+    /// Keeps `version` until the end of the run.
+    pub fn keep(&self, version: Arc<Catalog>) -> &Catalog {
+        self.arena.alloc(version)
+    }
 }
 
 impl Catalog {
@@ -205,26 +267,24 @@ impl Catalog {
             .taken_at_lsn
             .parse()
             .map_err(|_| CatalogError::Lsn(file.taken_at_lsn.clone()))?;
-        let mut relation_by_oid = rustc_hash::FxHashMap::default();
-        let mut relation_by_filenode = rustc_hash::FxHashMap::default();
+        let mut index = Index::default();
         for (i, r) in file.relations.iter().enumerate() {
-            relation_by_oid.insert(r.oid, i);
+            index.relation_by_oid.insert(r.oid, i);
             if let Some(node) = r.relfilenode {
-                relation_by_filenode.insert((r.tablespace, node), i);
+                index.relation_by_filenode.insert((r.tablespace, node), i);
             }
         }
-        let type_by_oid = file
+        index.type_by_oid = file
             .types
             .iter()
             .enumerate()
             .map(|(i, t)| (t.oid, i))
             .collect();
         Ok(Catalog {
-            file,
+            file: Arc::new(file),
             taken_at,
-            relation_by_oid,
-            relation_by_filenode,
-            type_by_oid,
+            index: Arc::new(index),
+            overlay: None,
         })
     }
 
@@ -233,23 +293,152 @@ impl Catalog {
     }
 
     pub fn relation(&self, oid: u32) -> Option<&Relation> {
-        self.relation_by_oid
+        if let Some(o) = &self.overlay {
+            if let Some(r) = o.relations.get(&oid) {
+                return r.as_deref();
+            }
+        }
+        self.index
+            .relation_by_oid
             .get(&oid)
             .map(|&i| &self.file.relations[i])
     }
 
     /// The relation stored in `tablespace`/`relfilenode` (the WAL's RelFileLocator).
     pub fn relation_by_filenode(&self, tablespace: u32, relfilenode: u32) -> Option<&Relation> {
-        self.relation_by_filenode
+        if let Some(o) = &self.overlay {
+            if let Some(oid) = o.by_filenode.get(&(tablespace, relfilenode)) {
+                return oid.and_then(|oid| self.relation(oid));
+            }
+            let i = *self
+                .index
+                .relation_by_filenode
+                .get(&(tablespace, relfilenode))?;
+            return self.relation(self.file.relations[i].oid);
+        }
+        self.index
+            .relation_by_filenode
             .get(&(tablespace, relfilenode))
             .map(|&i| &self.file.relations[i])
     }
 
     pub fn type_(&self, oid: u32) -> Option<&Type> {
-        self.type_by_oid.get(&oid).map(|&i| &self.file.types[i])
+        if let Some(o) = &self.overlay {
+            if let Some(t) = o.types.get(&oid) {
+                return t.as_deref();
+            }
+        }
+        self.index
+            .type_by_oid
+            .get(&oid)
+            .map(|&i| &self.file.types[i])
+    }
+
+    /// The name of a namespace.
+    pub fn namespace(&self, oid: u32) -> Option<&str> {
+        if let Some(name) = self.overlay.as_ref().and_then(|o| o.namespaces.get(&oid)) {
+            return Some(name);
+        }
+        self.file
+            .namespaces
+            .iter()
+            .find(|n| n.oid == oid)
+            .map(|n| n.name.as_str())
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {
         self.file.settings.get(name).map(String::as_str)
+    }
+
+    /// Whether catalog changes from WAL were applied to this version.
+    pub fn is_followed(&self) -> bool {
+        self.overlay.is_some()
+    }
+
+    /// Every relation of this version, by OID.
+    pub fn relations(&self) -> Vec<&Relation> {
+        let mut all: Vec<&Relation> = self
+            .file
+            .relations
+            .iter()
+            .filter(|r| {
+                self.overlay
+                    .as_ref()
+                    .is_none_or(|o| !o.relations.contains_key(&r.oid))
+            })
+            .collect();
+        if let Some(o) = &self.overlay {
+            all.extend(o.relations.values().flatten().map(|r| &**r));
+        }
+        all.sort_by_key(|r| r.oid);
+        all
+    }
+
+    /// Every type of this version, by OID.
+    pub fn types(&self) -> Vec<&Type> {
+        let mut all: Vec<&Type> = self
+            .file
+            .types
+            .iter()
+            .filter(|t| {
+                self.overlay
+                    .as_ref()
+                    .is_none_or(|o| !o.types.contains_key(&t.oid))
+            })
+            .collect();
+        if let Some(o) = &self.overlay {
+            all.extend(o.types.values().flatten().map(|t| &**t));
+        }
+        all.sort_by_key(|t| t.oid);
+        all
+    }
+
+    /// Every namespace of this version, by OID.
+    pub fn namespaces(&self) -> Vec<Named> {
+        let mut all: Vec<Named> = self
+            .file
+            .namespaces
+            .iter()
+            .filter(|n| {
+                self.overlay
+                    .as_ref()
+                    .is_none_or(|o| !o.namespaces.contains_key(&n.oid))
+            })
+            .cloned()
+            .collect();
+        if let Some(o) = &self.overlay {
+            all.extend(o.namespaces.iter().map(|(&oid, name)| Named {
+                oid,
+                name: name.clone(),
+            }));
+        }
+        all.sort_by_key(|n| n.oid);
+        all
+    }
+
+    /// This version as a dictionary file, taken at `lsn`.
+    pub fn to_file(&self, lsn: Lsn) -> CatalogFile {
+        let mut file = (*self.file).clone();
+        file.taken_at_lsn = lsn.to_string();
+        file.relations = self.relations().into_iter().cloned().collect();
+        // As the export: row types of relations other than composite types are described by
+        // their relations' columns.
+        file.types = self
+            .types()
+            .into_iter()
+            .filter(|t| {
+                t.typtype != "c"
+                    || t.typrelid
+                        .and_then(|r| self.relation(r))
+                        .is_some_and(|r| r.kind == "c")
+            })
+            .cloned()
+            .collect();
+        file.namespaces = self.namespaces();
+        file
+    }
+
+    pub(crate) fn overlay_mut(&mut self) -> &mut Overlay {
+        Arc::make_mut(self.overlay.get_or_insert_with(Default::default))
     }
 }

@@ -699,6 +699,11 @@ impl<'c> Plugin<'c> for Writer<'c> {
         Ok(())
     }
 
+    fn set_catalog(&mut self, catalog: &'c Catalog) {
+        self.catalog = catalog;
+        self.relations.clear();
+    }
+
     fn message(&mut self, msg: &Message, _out: &mut Sink<'_>) -> Result<(), OutputError> {
         let segno = self.segno(msg.lsn);
         self.file_for(segno, false).map_err(write_error)?;

@@ -17,6 +17,10 @@ use std::collections::VecDeque;
 // keys in a way that matters to an offline reader).
 use rustc_hash::FxHashMap as HashMap;
 
+use std::sync::Arc;
+
+use crate::catalog::follow::{FollowError, Follower, RowChange, TxnCatalogs};
+use crate::catalog::Catalog;
 use crate::rmgr::{logicalmsg, standby, xact, DescError};
 use crate::wal::lsn::Lsn;
 use crate::wal::record::{Record, RelFileLocator};
@@ -39,6 +43,8 @@ pub enum DecodeError {
     Record { lsn: Lsn, source: DescError },
     #[error(transparent)]
     Spill(#[from] SpillError),
+    #[error(transparent)]
+    Catalog(Box<FollowError>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +125,8 @@ pub struct Txn {
     /// The oldest WAL position a decoder must read from to produce what follows this
     /// transaction: the first record of the oldest transaction still open after it ended.
     pub restart_lsn: Lsn,
+    /// The catalog versions its changes see (when the decoder follows the catalog).
+    pub catalogs: TxnCatalogs,
 }
 
 #[derive(Debug)]
@@ -180,6 +188,8 @@ struct TxnState {
     /// Earlier changes written to disk.
     spill: Option<SpillFile>,
     speculative: Option<Change>,
+    /// Catalog rows it wrote, in LSN order.
+    catalog_rows: Vec<RowChange>,
 }
 
 /// A transaction and its subtransactions, collected at their end.
@@ -207,6 +217,17 @@ impl Collected {
         self.has_changes |= other.has_changes;
     }
 
+    /// The catalog rows of all parts, in LSN order.
+    fn catalog_rows(&self) -> Vec<RowChange> {
+        let mut rows: Vec<RowChange> = self
+            .parts
+            .iter()
+            .flat_map(|p| p.catalog_rows.iter().cloned())
+            .collect();
+        rows.sort_by_key(|r| r.lsn);
+        rows
+    }
+
     fn into_stream(self) -> Result<ChangeStream, SpillError> {
         let sources = self
             .parts
@@ -229,6 +250,8 @@ struct Ending {
 /// A transaction prepared but not yet committed or rolled back.
 struct Prepared {
     gid: String,
+    /// Its catalog rows, visible once it commits.
+    catalog_rows: Vec<RowChange>,
     /// `None` once it was emitted at PREPARE.
     state: Option<Collected>,
 }
@@ -243,6 +266,10 @@ pub struct Decoder {
     out: VecDeque<Event>,
     /// Approximate bytes of changes held in memory, over all transactions.
     mem: usize,
+    follower: Option<Follower>,
+    /// Committed catalog versions, each current from its commit LSN on; the first from
+    /// before the oldest open transaction.
+    history: VecDeque<(Lsn, Arc<Catalog>)>,
 }
 
 /// Attaches the record's LSN to a payload error.
@@ -291,7 +318,59 @@ impl Decoder {
             seen_first_record: resume.is_some(),
             out: VecDeque::new(),
             mem: 0,
+            follower: None,
+            history: VecDeque::new(),
         }
+    }
+
+    /// Follows catalog changes from the WAL, starting from `follower`'s dictionary: each
+    /// emitted transaction then carries the catalog versions its changes see.
+    pub fn follow_catalog(&mut self, follower: Follower) {
+        self.history = VecDeque::from([(Lsn(0), follower.committed().clone())]);
+        self.follower = Some(follower);
+    }
+
+    /// The catalog as of the last commit fed (when following the catalog).
+    pub fn committed_catalog(&self) -> Option<&Arc<Catalog>> {
+        self.follower.as_ref().map(Follower::committed)
+    }
+
+    /// The committed versions a transaction that began at `first` and ends now saw.
+    fn txn_catalogs(&self, first: Lsn, own: Vec<RowChange>) -> TxnCatalogs {
+        if self.follower.is_none() {
+            return TxnCatalogs::default();
+        }
+        let from = self
+            .history
+            .iter()
+            .rposition(|(at, _)| *at <= first)
+            .unwrap_or(0);
+        TxnCatalogs {
+            committed: self.history.iter().skip(from).cloned().collect(),
+            own,
+        }
+    }
+
+    /// Makes a transaction's catalog rows visible to what follows its commit at `lsn`.
+    fn commit_catalog(
+        &mut self,
+        lsn: Lsn,
+        rows: &[RowChange],
+        next: Lsn,
+    ) -> Result<(), DecodeError> {
+        let Some(f) = self.follower.as_mut() else {
+            return Ok(());
+        };
+        if !f.commit(lsn, rows)? {
+            return Ok(());
+        }
+        self.history.push_back((lsn, f.committed().clone()));
+        // Versions older than the one the oldest open transaction began with are not needed.
+        let oldest = self.restart_lsn(next);
+        while self.history.len() > 1 && self.history[1].0 <= oldest {
+            self.history.pop_front();
+        }
+        Ok(())
     }
 
     /// The next finished event, in the order PostgreSQL emits them.
@@ -395,6 +474,12 @@ impl Decoder {
         }
         if xid != 0 {
             self.state(xid, rec.lsn);
+        }
+        if let Some(f) = self.follower.as_mut() {
+            let rows = f.feed(rec)?;
+            if !rows.is_empty() && xid != 0 {
+                self.state(xid, rec.lsn).catalog_rows.extend(rows);
+            }
         }
         match rec.rmid() {
             RM_HEAP_ID | RM_HEAP2_ID => self.feed_heap(rec),
@@ -567,6 +652,7 @@ impl Decoder {
 
     fn emit(&mut self, rec: &Record<'_>, end: Ending, st: Collected) -> Result<(), SpillError> {
         let first_lsn = st.first_lsn.unwrap_or(rec.lsn);
+        let catalogs = self.txn_catalogs(first_lsn, st.catalog_rows());
         self.out.push_back(Event::Txn(
             Txn {
                 xid: end.xid,
@@ -579,6 +665,7 @@ impl Decoder {
                 origin: rec.origin,
                 origin_lsn: (end.origin_lsn != 0).then_some(Lsn(end.origin_lsn)),
                 restart_lsn: self.restart_lsn(rec.end),
+                catalogs,
             },
             st.into_stream()?,
         ));
@@ -595,20 +682,24 @@ impl Decoder {
                 let mut st = self.take_merged(xid, &p.subxacts);
                 let mut gid = None;
                 let mut end = TxnEnd::Commit;
+                let mut rows = Vec::new();
                 if prepared {
                     if let Some(prep) = self.prepared.remove(&xid) {
                         gid = Some(prep.gid);
+                        rows = prep.catalog_rows;
                         match prep.state {
                             Some(s) => st.merge(s),
                             None => end = TxnEnd::CommitPrepared,
                         }
                     }
                 }
-                if self.skipped(xid, rec.lsn, p.db_id) {
-                    return Ok(());
+                if end == TxnEnd::Commit {
+                    rows = st.catalog_rows();
                 }
-                if end == TxnEnd::Commit && !st.has_changes {
-                    return Ok(());
+                let skip = self.skipped(xid, rec.lsn, p.db_id)
+                    || (end == TxnEnd::Commit && !st.has_changes);
+                if skip {
+                    return self.commit_catalog(rec.lsn, &rows, rec.end);
                 }
                 // A commit replayed from another origin reports the origin's commit time
                 // (`DecodeCommit`).
@@ -625,6 +716,7 @@ impl Decoder {
                     origin_lsn: p.origin_lsn,
                 };
                 self.emit(rec, ending, st)?;
+                self.commit_catalog(rec.lsn, &rows, rec.end)?;
             }
             xact::XLOG_XACT_ABORT | xact::XLOG_XACT_ABORT_PREPARED => {
                 let p = xact::parse_abort(rec).at(rec)?;
@@ -650,6 +742,7 @@ impl Decoder {
                 let p = xact::parse_prepare(rec).at(rec)?;
                 let xid = rec.xid();
                 let st = self.take_merged(xid, &p.subxacts);
+                let catalog_rows = st.catalog_rows();
                 let gid = String::from_utf8_lossy(p.gid).into_owned();
                 let decode_now = self.opts.two_phase
                     && !self
@@ -666,12 +759,20 @@ impl Decoder {
                         origin_lsn: p.origin_lsn,
                     };
                     self.emit(rec, ending, st)?;
-                    self.prepared.insert(xid, Prepared { gid, state: None });
+                    self.prepared.insert(
+                        xid,
+                        Prepared {
+                            gid,
+                            catalog_rows,
+                            state: None,
+                        },
+                    );
                 } else {
                     self.prepared.insert(
                         xid,
                         Prepared {
                             gid,
+                            catalog_rows,
                             state: Some(st),
                         },
                     );
@@ -686,5 +787,11 @@ impl Decoder {
             _ => {}
         }
         Ok(())
+    }
+}
+
+impl From<FollowError> for DecodeError {
+    fn from(e: FollowError) -> DecodeError {
+        DecodeError::Catalog(Box::new(e))
     }
 }

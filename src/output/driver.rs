@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use rayon::prelude::*;
 
+use crate::catalog::Catalog;
 use crate::logical::{Change, ChangeStream, Event, Message, Txn};
 
 use super::{Job, OutputError, Resolved, Resolver, Sink};
@@ -43,20 +44,26 @@ pub trait Plugin<'c> {
 
     /// A non-transactional logical message.
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError>;
+
+    /// The changes that follow see this catalog version (after DDL).
+    fn set_catalog(&mut self, catalog: &'c Catalog);
 }
 
-enum Step {
+enum Step<'c> {
     Begin(Rc<Txn>),
     /// The change at this index of the batch's jobs.
     Change(Rc<Txn>, usize),
     End(Rc<Txn>),
     Message(Message),
+    Catalog(&'c Catalog),
 }
 
 pub struct Driver<'c, P> {
     plugin: P,
     resolver: Resolver<'c>,
-    steps: Vec<Step>,
+    steps: Vec<Step<'c>>,
+    /// The catalog version the plugin was last given.
+    catalog: &'c Catalog,
     jobs: Vec<(Change, Job<'c>)>,
     /// Tuple bytes in `jobs`.
     job_bytes: usize,
@@ -71,6 +78,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
     pub fn new(plugin: P, resolver: Resolver<'c>) -> Driver<'c, P> {
         Driver {
             plugin,
+            catalog: resolver.catalog(),
             resolver,
             steps: Vec::new(),
             jobs: Vec::new(),
@@ -105,7 +113,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
         }
         let txn = Rc::new(txn);
         self.steps.push(Step::Begin(txn.clone()));
-        self.resolver.begin();
+        self.resolver.begin(&txn.catalogs);
         while let Some(change) = changes.next_change()? {
             if self.plugin.skips_origin(change.origin) {
                 continue;
@@ -120,6 +128,10 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
                     return Err(e);
                 }
             };
+            if !std::ptr::eq(job.catalog(), self.catalog) {
+                self.catalog = job.catalog();
+                self.steps.push(Step::Catalog(self.catalog));
+            }
             self.job_bytes += change.tuple_bytes();
             self.steps.push(Step::Change(txn.clone(), self.jobs.len()));
             self.jobs.push((change, job));
@@ -133,14 +145,13 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
 
     /// Renders the batch's rows in parallel and calls the plugin for every step in order.
     fn flush(&mut self, out: &mut Sink<'_>) -> Result<(), OutputError> {
-        let catalog = self.resolver.catalog();
         let ctx = self.resolver.output_context();
         let rendered: Vec<Result<Resolved<'c>, OutputError>> = self
             .jobs
             .par_iter()
             .with_min_len(64)
             .map_init(Vec::new, |datums, (change, job)| {
-                job.render(change, catalog, ctx, datums)
+                job.render(change, ctx, datums)
             })
             .collect();
         let mut rendered = rendered.into_iter();
@@ -153,6 +164,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
                 }
                 Step::End(txn) => self.plugin.end(&txn, out)?,
                 Step::Message(msg) => self.plugin.message(&msg, out)?,
+                Step::Catalog(catalog) => self.plugin.set_catalog(catalog),
             }
             out.maybe_flush()?;
         }

@@ -140,6 +140,10 @@ impl<'c> Writer<'c> {
 
 /// One line per change (none for a transaction without changes to show).
 impl<'c> Plugin<'c> for Writer<'c> {
+    fn set_catalog(&mut self, catalog: &'c Catalog) {
+        self.catalog = catalog;
+    }
+
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
         let header = Header {
             xid: (msg.xid != 0).then_some(msg.xid),

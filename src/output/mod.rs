@@ -11,7 +11,8 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, Column, Relation};
+use crate::catalog::follow::{TxnCatalogs, VersionCursor};
+use crate::catalog::{Catalog, Column, Relation, Versions};
 use crate::logical::{Change, ChangeKind, LoggedTuple};
 use crate::tuple::types::{self, OutputContext, TypeError};
 use crate::tuple::{self, Datum, HeapTuple, Varlena};
@@ -50,7 +51,9 @@ pub enum OutputError {
     /// An error the output plugin itself reports (wal2json: "… is not a number").
     #[error("change at {lsn}: {message}")]
     Plugin { lsn: Lsn, message: String },
-    #[error("change at {lsn} in {relation}, column {column}: the column was added with a default after the row was written; values missing from old rows are not supported yet")]
+    #[error(transparent)]
+    Catalog(Box<crate::catalog::follow::FollowError>),
+    #[error("change at {lsn} in {relation}, column {column}: the column's default for rows written before it was added (attmissingval) is not a one-element array literal")]
     MissingValue {
         lsn: Lsn,
         relation: String,
@@ -210,6 +213,8 @@ type ToastChunks = rustc_hash::FxHashMap<u32, Vec<(i32, Vec<u8>)>>;
 /// What [`Resolver::classify`] found out about a change, enough to [`Job::render`] it on any
 /// thread: its relations, and the TOAST chunks its row may point to.
 pub struct Job<'c> {
+    /// The catalog version the change sees.
+    catalog: &'c Catalog,
     target: Target<'c>,
     toast: Option<Arc<ToastChunks>>,
 }
@@ -232,6 +237,11 @@ pub struct Resolver<'c> {
     first_user_oid: u32,
     /// Shared with the jobs of the rows that may point to them; copied on write.
     toast: Option<Arc<ToastChunks>>,
+    /// Where catalog versions learnt from WAL are kept, when following them.
+    versions: Option<&'c Versions>,
+    /// The versions the current transaction's changes see, and the one `catalog` is.
+    cursor: Option<VersionCursor>,
+    current: Option<Arc<Catalog>>,
 }
 
 impl<'c> Resolver<'c> {
@@ -252,7 +262,17 @@ impl<'c> Resolver<'c> {
             unknown,
             first_user_oid,
             toast: None,
+            versions: None,
+            cursor: None,
+            current: None,
         }
+    }
+
+    /// Resolves each change with the catalog version it sees (a transaction's
+    /// [`TxnCatalogs`]), kept in `versions`.
+    pub fn following(mut self, versions: &'c Versions) -> Resolver<'c> {
+        self.versions = Some(versions);
+        self
     }
 
     pub fn catalog(&self) -> &'c Catalog {
@@ -263,9 +283,33 @@ impl<'c> Resolver<'c> {
         &self.ctx
     }
 
-    /// Starts a new transaction: forgets TOAST chunks of the previous one.
-    pub fn begin(&mut self) {
+    /// Starts a new transaction: forgets TOAST chunks of the previous one, and takes the
+    /// catalog versions it sees.
+    pub fn begin(&mut self, catalogs: &TxnCatalogs) {
         self.toast = None;
+        self.cursor = None;
+        if self.versions.is_none() || catalogs.committed.is_empty() {
+            return;
+        }
+        if catalogs.is_single() {
+            self.use_version(catalogs.committed[0].1.clone());
+        } else {
+            self.cursor = Some(VersionCursor::new(catalogs.clone(), self.ctx.clone()));
+        }
+    }
+
+    fn use_version(&mut self, version: Arc<Catalog>) {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, &version))
+        {
+            return;
+        }
+        if let Some(versions) = self.versions {
+            self.catalog = versions.keep(version.clone());
+            self.current = Some(version);
+        }
     }
 
     fn relation(
@@ -275,7 +319,9 @@ impl<'c> Resolver<'c> {
         has_tuple: bool,
     ) -> Result<Option<&'c Relation>, OutputError> {
         match self.catalog.relation_by_filenode(locator.spc, locator.rel) {
-            Some(rel) if rel.oid < self.first_user_oid => Ok(None),
+            // Catalogs, and the transient table a rewriting ALTER TABLE fills (PostgreSQL's
+            // decoding skips it unless a plugin asks for rewrites).
+            Some(rel) if rel.oid < self.first_user_oid || rel.rewrite_of.is_some() => Ok(None),
             Some(rel) => Ok(Some(rel)),
             // Without tuple data nothing would be shown, as PostgreSQL does for such changes.
             None if !has_tuple || self.unknown == UnknownRelations::Skip => Ok(None),
@@ -331,6 +377,10 @@ impl<'c> Resolver<'c> {
         more_from_same_record: bool,
     ) -> Result<Option<Job<'c>>, OutputError> {
         let lsn = change.lsn;
+        if let Some(cursor) = self.cursor.as_mut() {
+            let version = cursor.at(lsn)?;
+            self.use_version(version);
+        }
         let target = match &change.kind {
             ChangeKind::Insert { rel, new } => {
                 let Some(r) = self.relation(lsn, *rel, true)? else {
@@ -373,7 +423,11 @@ impl<'c> Resolver<'c> {
         if !more_from_same_record {
             self.toast = None;
         }
-        Ok(Some(Job { target, toast }))
+        Ok(Some(Job {
+            catalog: self.catalog,
+            target,
+            toast,
+        }))
     }
 
     /// [`Resolver::classify`] and [`Job::render`] in one step.
@@ -383,27 +437,30 @@ impl<'c> Resolver<'c> {
         more_from_same_record: bool,
     ) -> Result<Option<Resolved<'c>>, OutputError> {
         match self.classify(change, more_from_same_record)? {
-            Some(job) => job
-                .render(change, self.catalog, &self.ctx, &mut Vec::new())
-                .map(Some),
+            Some(job) => job.render(change, &self.ctx, &mut Vec::new()).map(Some),
             None => Ok(None),
         }
     }
 }
 
 impl<'c> Job<'c> {
+    /// The catalog version the change sees.
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
     /// Deforms the change's tuples and prints their values; the change must be the one the
     /// job was classified from.
     /// `datums` is scratch space, reused across calls.
     pub fn render<'t>(
         &self,
         change: &'t Change,
-        catalog: &Catalog,
         ctx: &OutputContext,
         datums: &mut Vec<Datum<'t>>,
     ) -> Result<Resolved<'c>, OutputError> {
         let lsn = change.lsn;
         let toast = self.toast.as_deref();
+        let catalog = self.catalog;
         let mut row = |rel: &'c Relation, t: &'t LoggedTuple| {
             render_row(lsn, rel, t, toast, catalog, ctx, datums)
         };
@@ -447,6 +504,8 @@ enum Raw<'t> {
     Null,
     UnchangedToast,
     Bytes(Cow<'t, [u8]>),
+    /// A column added after the row was written, with the default it was added with.
+    Text(String),
 }
 
 /// Deforms a tuple and passes each live column's value to `f`, TOAST values reassembled
@@ -478,13 +537,20 @@ fn for_each_raw<'c, 't>(
             Datum::Dropped => continue,
             Datum::Null => Raw::Null,
             Datum::Missing if !col.atthasmissing => Raw::Null,
-            Datum::Missing => {
-                return Err(OutputError::MissingValue {
-                    lsn,
-                    relation: relname(),
-                    column: col.name.clone(),
-                })
-            }
+            Datum::Missing => match col
+                .attmissingval
+                .as_deref()
+                .and_then(crate::catalog::rows::array_literal_element)
+            {
+                Some(text) => Raw::Text(text),
+                None => {
+                    return Err(OutputError::MissingValue {
+                        lsn,
+                        relation: relname(),
+                        column: col.name.clone(),
+                    })
+                }
+            },
             Datum::Fixed(b) | Datum::CString(b) => Raw::Bytes(Cow::Borrowed(b)),
             Datum::Varlena(Varlena::External(p)) => match toast.and_then(|m| m.get(&p.value_id)) {
                 Some(chunks) => Raw::Bytes(Cow::Owned(
@@ -520,6 +586,11 @@ fn render_row<'c, 't>(
         let value = match raw {
             Raw::Null => Value::Null,
             Raw::UnchangedToast => Value::UnchangedToast,
+            Raw::Text(s) => {
+                let at = text.len();
+                text.push_str(&s);
+                Value::Text(at..text.len())
+            }
             Raw::Bytes(bytes) => {
                 let at = text.len();
                 match types::write_output(catalog, col.type_oid, &bytes, ctx, &mut text) {
@@ -587,6 +658,12 @@ pub fn decoding_type_name_typmod(catalog: &Catalog, col: &Column, server_major: 
     match with_typmod.strip_prefix(base_seen) {
         Some(rest) if !base_seen.is_empty() => format!("{base_qualified}{rest}"),
         _ => with_typmod,
+    }
+}
+
+impl From<crate::catalog::follow::FollowError> for OutputError {
+    fn from(e: crate::catalog::follow::FollowError) -> OutputError {
+        OutputError::Catalog(Box::new(e))
     }
 }
 

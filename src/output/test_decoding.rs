@@ -184,6 +184,11 @@ impl<'c> Plugin<'c> for Writer<'c> {
         self.opts.only_local && origin.is_some()
     }
 
+    fn set_catalog(&mut self, catalog: &'c Catalog) {
+        self.catalog = catalog;
+        self.names.borrow_mut().clear();
+    }
+
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
         if !self.skips_origin(msg.origin) {
             write_message(out, false, &msg.prefix, &msg.content);

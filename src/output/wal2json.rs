@@ -628,6 +628,12 @@ impl<'c> Plugin<'c> for Writer<'c> {
         self.filtered_origin(origin)
     }
 
+    fn set_catalog(&mut self, catalog: &'c Catalog) {
+        self.catalog = catalog;
+        self.v2_type_names.clear();
+        self.v2_names.clear();
+    }
+
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
         if !self.filtered_origin(msg.origin) {
             self.message(None, msg.lsn, &msg.prefix, &msg.content, out);

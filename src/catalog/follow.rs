@@ -1,0 +1,671 @@
+//! The dictionary following the WAL: catalog rows written by DDL are read from the WAL
+//! ([`pages`](super::pages), [`rows`](super::rows)) and applied to new versions of the
+//! dictionary, as PostgreSQL's historic snapshots see the catalog: a transaction's catalog
+//! rows are visible to its own later changes at once and to others from its commit on.
+//!
+//! Rows removed from catalogs are followed for relations (DROP TABLE), indexes (a dropped
+//! primary key or replica identity index), types and partitions (DETACH); dropped schemas
+//! stay known (no later change can use them).
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::pages::{Pages, PagesError, TupleChange};
+use super::rows::{self, AttributeRow, ClassRow, Layouts, Row, RowError, TypeRow};
+use super::{Catalog, Column, EnumLabel, Relation, Type};
+use crate::tuple::types::{OutputContext, TypeError};
+use crate::tuple::{self, Varlena};
+use crate::wal::lsn::Lsn;
+use crate::wal::record::Record;
+
+/// `pg_global`, the tablespace of shared catalogs.
+const GLOBALTABLESPACE_OID: u32 = 1664;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error(transparent)]
+    Pages(#[from] PagesError),
+    #[error("catalog change at {lsn}: {source}")]
+    Row { lsn: Lsn, source: RowError },
+    #[error("catalog change at {lsn}: {what}; re-export the catalog after {lsn}")]
+    Unknown { lsn: Lsn, what: String },
+    #[error("catalog change at {lsn}: default value of column {column} of relation {relation}: {source}")]
+    Missing {
+        lsn: Lsn,
+        relation: u32,
+        column: String,
+        source: TypeError,
+    },
+    #[error("output settings from the catalog: {0}")]
+    Settings(TypeError),
+}
+
+/// A catalog row a transaction wrote, at the LSN of its record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowChange {
+    pub lsn: Lsn,
+    pub row: Row,
+    /// The row was deleted (its last version).
+    pub deleted: bool,
+}
+
+/// Follows the catalog pages and rows of one database through the WAL.
+pub struct Follower {
+    layouts: Layouts,
+    pages: Pages,
+    db: u32,
+    /// The latest committed version.
+    committed: Arc<Catalog>,
+    ctx: OutputContext,
+    /// Commits before this LSN are in the dictionary already.
+    taken_at: Lsn,
+}
+
+impl Follower {
+    pub fn new(base: &Catalog) -> Result<Follower, FollowError> {
+        let layouts = Layouts::new(base).map_err(|source| FollowError::Row {
+            lsn: base.taken_at,
+            source,
+        })?;
+        Ok(Follower {
+            layouts,
+            pages: Pages::default(),
+            db: base.database_oid(),
+            committed: Arc::new(base.clone()),
+            ctx: OutputContext::from_catalog(base).map_err(FollowError::Settings)?,
+            taken_at: base.taken_at,
+        })
+    }
+
+    /// Where to start reading WAL so that every catalog page changed after the dictionary
+    /// was taken is seen whole first: the redo point of the checkpoint before it, when the
+    /// dictionary records it.
+    pub fn warm_up_from(catalog: &Catalog) -> Option<Lsn> {
+        catalog
+            .file
+            .checkpoint_redo_lsn
+            .as_deref()
+            .and_then(|l| l.parse().ok())
+    }
+
+    /// Follows a record read before decoding starts: only the catalog pages it changes.
+    pub fn warm_up(&mut self, rec: &Record<'_>) -> Result<(), FollowError> {
+        self.feed(rec).map(drop)
+    }
+
+    /// The catalog as of the last commit fed.
+    pub fn committed(&self) -> &Arc<Catalog> {
+        &self.committed
+    }
+
+    /// Which followed catalog a relfilenode of this database holds, as of the committed version.
+    fn catalog_of(&self, spc: u32, db: u32, node: u32) -> Option<u32> {
+        if db != self.db {
+            return None;
+        }
+        self.committed
+            .relation_by_filenode(spc, node)
+            .map(|r| r.oid)
+            .filter(|oid| rows::FOLLOWED.contains(oid))
+    }
+
+    /// Follows one record; returns the catalog rows it wrote, for the transaction that wrote
+    /// them. Records that touch no followed catalog cost a lookup per block.
+    pub fn feed(&mut self, rec: &Record<'_>) -> Result<Vec<RowChange>, FollowError> {
+        if !rec.blocks.iter().any(|b| {
+            self.catalog_of(b.locator.spc, b.locator.db, b.locator.rel)
+                .is_some()
+        }) {
+            return Ok(Vec::new());
+        }
+        let committed = self.committed.clone();
+        let is_catalog = |l: &crate::wal::record::RelFileLocator| {
+            l.db == self.db
+                && committed
+                    .relation_by_filenode(l.spc, l.rel)
+                    .is_some_and(|r| rows::FOLLOWED.contains(&r.oid))
+        };
+        let changes = self.pages.apply(rec, is_catalog)?;
+        let mut out = Vec::new();
+        for c in changes {
+            // In-place updates change statistics and frozen xids only.
+            let (tid, tuple, deleted) = match c {
+                TupleChange::Write { tid, tuple } => (tid, tuple, false),
+                TupleChange::Delete {
+                    tid,
+                    old: Some(tuple),
+                } => (tid, tuple, true),
+                _ => continue,
+            };
+            let Some(table) = self.catalog_of(tid.rel.spc, tid.rel.db, tid.rel.rel) else {
+                continue;
+            };
+            let row = self
+                .layouts
+                .read(table, &tuple)
+                .map_err(|source| FollowError::Row {
+                    lsn: rec.lsn,
+                    source,
+                })?;
+            out.push(RowChange {
+                lsn: rec.lsn,
+                row,
+                deleted,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A transaction committed at `lsn` with these catalog rows: they are visible from now on.
+    /// Returns whether the catalog changed.
+    pub fn commit(&mut self, lsn: Lsn, rows: &[RowChange]) -> Result<bool, FollowError> {
+        if rows.is_empty() || lsn < self.taken_at {
+            return Ok(false);
+        }
+        self.committed = Arc::new(apply(&self.committed, rows, &self.ctx)?);
+        Ok(true)
+    }
+
+    /// The output settings the dictionary was taken with (to print missing values).
+    pub fn output_context(&self) -> &OutputContext {
+        &self.ctx
+    }
+}
+
+/// A new version: `base` with `rows` applied in order.
+pub fn apply(
+    base: &Catalog,
+    rows: &[RowChange],
+    ctx: &OutputContext,
+) -> Result<Catalog, FollowError> {
+    let mut cat = base.clone();
+    for r in rows {
+        apply_row(&mut cat, r, ctx)?;
+    }
+    Ok(cat)
+}
+
+fn apply_row(
+    cat: &mut Catalog,
+    change: &RowChange,
+    ctx: &OutputContext,
+) -> Result<(), FollowError> {
+    let lsn = change.lsn;
+    if change.deleted {
+        apply_delete(cat, &change.row);
+        return Ok(());
+    }
+    match &change.row {
+        Row::Class(c) => apply_class(cat, c, lsn),
+        Row::Attribute(a) => apply_attribute(cat, a, lsn, ctx)?,
+        Row::Type(t) => apply_type(cat, t),
+        Row::Namespace { oid, name } => apply_namespace(cat, *oid, name),
+        Row::Enum { oid, typid, label } => {
+            let Some(mut t) = cat.type_(*typid).cloned() else {
+                return Err(FollowError::Unknown {
+                    lsn,
+                    what: format!(
+                        "enum label {label:?} of type {typid}, which is not in the catalog"
+                    ),
+                });
+            };
+            let labels = t.enum_labels.get_or_insert_with(Vec::new);
+            if !labels.iter().any(|l| l.oid == *oid) {
+                labels.push(EnumLabel {
+                    oid: *oid,
+                    label: label.clone(),
+                });
+            }
+            cat.overlay_mut().types.insert(t.oid, Some(Arc::new(t)));
+        }
+        Row::Index(ix) => {
+            let Some(mut rel) = cat.relation(ix.indrelid).cloned() else {
+                return Ok(());
+            };
+            if ix.indisprimary {
+                rel.primary_key = Some(ix.indkey.clone());
+            }
+            if ix.indisreplident {
+                rel.replica_identity_index = Some(ix.indexrelid);
+                if rel.replica_identity == "i" {
+                    rel.identity_columns = Some(ix.indkey.clone());
+                }
+            } else if rel.replica_identity_index == Some(ix.indexrelid) {
+                rel.replica_identity_index = None;
+                if rel.replica_identity == "i" {
+                    rel.identity_columns = None;
+                }
+            }
+            if rel.replica_identity == "d" {
+                rel.identity_columns = rel.primary_key.clone();
+            }
+            put_relation(cat, rel);
+        }
+        Row::Inherits { rel, parent } => {
+            cat.overlay_mut().parents.insert(*rel, *parent);
+            if let Some(mut r) = cat.relation(*rel).cloned() {
+                if cat.overlay.as_ref().and_then(|o| o.partitions.get(rel)) == Some(&true) {
+                    r.partition_parent = Some(*parent);
+                    put_relation(cat, r);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply_delete(cat: &mut Catalog, row: &Row) {
+    match row {
+        Row::Class(c) => {
+            let Some(rel) = cat.relation(c.oid).cloned() else {
+                return;
+            };
+            let gone = rel.relfilenode.filter(|&node| {
+                cat.relation_by_filenode(rel.tablespace, node)
+                    .map(|r| r.oid)
+                    == Some(c.oid)
+            });
+            let o = cat.overlay_mut();
+            if let Some(node) = gone {
+                o.by_filenode.insert((rel.tablespace, node), None);
+            }
+            o.relations.insert(c.oid, None);
+        }
+        Row::Index(ix) => {
+            let Some(mut rel) = cat.relation(ix.indrelid).cloned() else {
+                return;
+            };
+            if ix.indisprimary {
+                rel.primary_key = None;
+            }
+            if rel.replica_identity_index == Some(ix.indexrelid) {
+                rel.replica_identity_index = None;
+            }
+            rel.identity_columns = match rel.replica_identity.as_str() {
+                "d" => rel.primary_key.clone(),
+                "i" if rel.replica_identity_index.is_some() => rel.identity_columns,
+                _ => None,
+            };
+            put_relation(cat, rel);
+        }
+        Row::Inherits { rel, .. } => {
+            cat.overlay_mut().parents.remove(rel);
+            if let Some(mut r) = cat.relation(*rel).cloned() {
+                r.partition_parent = None;
+                put_relation(cat, r);
+            }
+        }
+        Row::Type(t) => {
+            cat.overlay_mut().types.insert(t.oid, None);
+        }
+        Row::Attribute(_) | Row::Namespace { .. } | Row::Enum { .. } => {}
+    }
+}
+
+fn char_str(c: char) -> String {
+    c.to_string()
+}
+
+fn has_columns(kind: char) -> bool {
+    matches!(kind, 'r' | 'p' | 't' | 'm' | 'c' | 'f' | 'v')
+}
+
+fn apply_class(cat: &mut Catalog, c: &ClassRow, lsn: Lsn) {
+    let prev = cat.relation(c.oid).cloned();
+    let tablespace = if c.reltablespace != 0 {
+        c.reltablespace
+    } else if c.relisshared {
+        GLOBALTABLESPACE_OID
+    } else {
+        cat.file.database.tablespace
+    };
+    let relfilenode = if c.relfilenode != 0 {
+        Some(c.relfilenode)
+    } else {
+        prev.as_ref().and_then(|p| p.relfilenode)
+    };
+    let replica_identity = char_str(c.relreplident);
+    let primary_key = prev.as_ref().and_then(|p| p.primary_key.clone());
+    let identity_columns = match c.relreplident {
+        'd' => primary_key.clone(),
+        'i' => prev
+            .as_ref()
+            .filter(|p| p.replica_identity == "i")
+            .and_then(|p| p.identity_columns.clone()),
+        _ => None,
+    };
+    let parent = cat
+        .overlay
+        .as_ref()
+        .and_then(|o| o.parents.get(&c.oid))
+        .copied();
+    let namespace = cat
+        .namespace(c.relnamespace)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("(namespace {} at {lsn})", c.relnamespace));
+    let rel = Relation {
+        oid: c.oid,
+        relfilenode,
+        tablespace,
+        shared: c.relisshared,
+        mapped: c.relfilenode == 0 && matches!(c.relkind, 'r' | 'i' | 't' | 'm' | 'S'),
+        namespace,
+        name: c.relname.clone(),
+        kind: char_str(c.relkind),
+        persistence: char_str(c.relpersistence),
+        replica_identity,
+        replica_identity_index: prev.as_ref().and_then(|p| p.replica_identity_index),
+        primary_key,
+        identity_columns,
+        toast_relid: (c.reltoastrelid != 0).then_some(c.reltoastrelid),
+        toast_relfilenode: (c.reltoastrelid != 0)
+            .then(|| cat.relation(c.reltoastrelid).and_then(|t| t.relfilenode))
+            .flatten(),
+        partition_parent: if c.relispartition {
+            prev.as_ref().and_then(|p| p.partition_parent).or(parent)
+        } else {
+            None
+        },
+        columns: prev
+            .as_ref()
+            .and_then(|p| p.columns.clone())
+            .or_else(|| has_columns(c.relkind).then(Vec::new)),
+        namespace_oid: Some(c.relnamespace),
+        rewrite_of: (c.relrewrite != 0).then_some(c.relrewrite),
+    };
+    // The relation leaves its old relfilenode, unless another one took it meanwhile (the
+    // two pg_class rows a rewrite swaps are updated one after the other).
+    let left = prev
+        .as_ref()
+        .and_then(|p| Some((p.tablespace, p.relfilenode?)))
+        .filter(|&(spc, node)| {
+            (Some(node), spc) != (rel.relfilenode, rel.tablespace)
+                && cat.relation_by_filenode(spc, node).map(|r| r.oid) == Some(c.oid)
+        });
+    let o = cat.overlay_mut();
+    o.partitions.insert(c.oid, c.relispartition);
+    if let Some(key) = left {
+        o.by_filenode.insert(key, None);
+    }
+    put_relation(cat, rel);
+}
+
+fn put_relation(cat: &mut Catalog, rel: Relation) {
+    let o = cat.overlay_mut();
+    if let Some(node) = rel.relfilenode {
+        o.by_filenode.insert((rel.tablespace, node), Some(rel.oid));
+    }
+    o.relations.insert(rel.oid, Some(Arc::new(rel)));
+}
+
+fn apply_attribute(
+    cat: &mut Catalog,
+    a: &AttributeRow,
+    lsn: Lsn,
+    ctx: &OutputContext,
+) -> Result<(), FollowError> {
+    if a.attnum <= 0 {
+        return Ok(());
+    }
+    // Attributes of indexes and other relations without columns are not kept.
+    let Some(mut rel) = cat.relation(a.attrelid).cloned() else {
+        return Ok(());
+    };
+    if rel.columns.is_none() {
+        return Ok(());
+    }
+    let missing = match (&a.missing, a.atthasmissing) {
+        (Some(array), true) => {
+            Some(
+                missing_value(cat, a, array, ctx).map_err(|source| FollowError::Missing {
+                    lsn,
+                    relation: a.attrelid,
+                    column: a.attname.clone(),
+                    source,
+                })?,
+            )
+        }
+        _ => None,
+    };
+    if !a.attisdropped && cat.type_(a.atttypid).is_none() {
+        return Err(FollowError::Unknown {
+            lsn,
+            what: format!(
+                "column {:?} of relation {} has type {}, which is not in the catalog",
+                a.attname, rel.name, a.atttypid
+            ),
+        });
+    }
+    let col = Column {
+        attnum: a.attnum,
+        name: a.attname.clone(),
+        type_oid: a.atttypid,
+        type_name: (!a.attisdropped)
+            .then(|| super::format_type::format_type(cat, a.atttypid, Some(a.atttypmod))),
+        type_name_no_typmod: (!a.attisdropped)
+            .then(|| super::format_type::format_type(cat, a.atttypid, None)),
+        typmod: a.atttypmod,
+        attlen: a.attlen,
+        attbyval: a.attbyval,
+        attalign: char_str(a.attalign),
+        attstorage: char_str(a.attstorage),
+        attisdropped: a.attisdropped,
+        attnotnull: a.attnotnull,
+        attcompression: a.attcompression.map(char_str),
+        atthasmissing: a.atthasmissing,
+        attmissingval: missing,
+    };
+    let columns = rel.columns.get_or_insert_with(Vec::new);
+    match columns.binary_search_by_key(&a.attnum, |c| c.attnum) {
+        Ok(i) => columns[i] = col,
+        Err(i) => columns.insert(i, col),
+    }
+    put_relation(cat, rel);
+    Ok(())
+}
+
+/// `attmissingval` (a one-element array) as the export prints it: an array literal.
+fn missing_value(
+    cat: &Catalog,
+    a: &AttributeRow,
+    array: &[u8],
+    ctx: &OutputContext,
+) -> Result<String, TypeError> {
+    let bad = |reason: &str| TypeError::Malformed {
+        type_name: "anyarray".into(),
+        reason: reason.into(),
+    };
+    let (elemtype, bytes) =
+        rows::single_element(array).ok_or_else(|| bad("not a one-element array"))?;
+    let value: std::borrow::Cow<[u8]> = match a.attlen {
+        -1 => {
+            let (v, _) = tuple::read_varlena(bytes, 0, 0).map_err(|e| bad(&e.to_string()))?;
+            match v {
+                Varlena::External(_) => return Err(bad("out-of-line element")),
+                v => v.detoast_inline().map_err(|e| bad(&e.to_string()))?,
+            }
+        }
+        -2 => {
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            bytes[..end].into()
+        }
+        n => bytes
+            .get(..usize::try_from(n).unwrap_or(0))
+            .ok_or_else(|| bad("element shorter than its type"))?
+            .into(),
+    };
+    let mut text = String::new();
+    crate::tuple::types::write_output(cat, elemtype, &value, ctx, &mut text)?;
+    Ok(rows::array_literal(&text))
+}
+
+fn apply_type(cat: &mut Catalog, t: &TypeRow) {
+    let prev = cat.type_(t.oid).cloned();
+    let namespace = cat
+        .namespace(t.typnamespace)
+        .unwrap_or("pg_catalog")
+        .to_string();
+    let nonzero = |v: u32| (v != 0).then_some(v);
+    // The output function by OID: from a known type with the same function, else the
+    // functions every enum, composite, array, range and multirange type uses.
+    let typoutput = prev
+        .as_ref()
+        .map(|p| p.typoutput.clone())
+        .or_else(|| {
+            cat.types()
+                .into_iter()
+                .find(|k| k.typoutput_oid == Some(t.typoutput))
+                .map(|k| k.typoutput.clone())
+        })
+        .or_else(|| {
+            nonzero(t.typbasetype)
+                .and_then(|b| cat.type_(b))
+                .map(|b| b.typoutput.clone())
+        })
+        .unwrap_or_else(|| {
+            match t.typoutput {
+                751 => "array_out",
+                2291 => "record_out",
+                3533 => "enum_out",
+                3835 => "range_out",
+                4230 => "multirange_out",
+                _ => "",
+            }
+            .to_string()
+        });
+    let mut ty = Type {
+        oid: t.oid,
+        name: t.typname.clone(),
+        namespace,
+        formatted: String::new(),
+        typlen: t.typlen,
+        typbyval: t.typbyval,
+        typalign: char_str(t.typalign),
+        typtype: char_str(t.typtype),
+        typcategory: char_str(t.typcategory),
+        typdelim: char_str(t.typdelim),
+        typelem: nonzero(t.typelem),
+        typarray: nonzero(t.typarray),
+        typbasetype: nonzero(t.typbasetype),
+        typtypmod: t.typtypmod,
+        typrelid: nonzero(t.typrelid),
+        typoutput,
+        typoutput_oid: Some(t.typoutput),
+        enum_labels: prev
+            .as_ref()
+            .and_then(|p| p.enum_labels.clone())
+            .or_else(|| (t.typtype == 'e').then(Vec::new)),
+        range_subtype: prev.as_ref().and_then(|p| p.range_subtype),
+        multirange_of: prev.as_ref().and_then(|p| p.multirange_of),
+    };
+    ty.formatted = match &prev {
+        Some(p) if p.name == ty.name && p.namespace == ty.namespace => p.formatted.clone(),
+        _ => super::format_type::format_type(&with_type(cat, &ty), ty.oid, None),
+    };
+    cat.overlay_mut().types.insert(ty.oid, Some(Arc::new(ty)));
+}
+
+/// `cat` with `ty` in it, with `formatted` left empty (to compute it).
+fn with_type(cat: &Catalog, ty: &Type) -> Catalog {
+    let mut c = cat.clone();
+    c.overlay_mut()
+        .types
+        .insert(ty.oid, Some(Arc::new(ty.clone())));
+    c
+}
+
+fn apply_namespace(cat: &mut Catalog, oid: u32, name: &str) {
+    let old = cat.namespace(oid).map(str::to_string);
+    cat.overlay_mut().namespaces.insert(oid, name.to_string());
+    let Some(old) = old.filter(|o| o != name) else {
+        return;
+    };
+    let moved: Vec<Relation> = cat
+        .relations()
+        .into_iter()
+        .filter(|r| r.namespace_oid.map_or(r.namespace == old, |n| n == oid))
+        .cloned()
+        .collect();
+    for mut r in moved {
+        r.namespace = name.to_string();
+        r.namespace_oid = Some(oid);
+        put_relation(cat, r);
+    }
+    let types: Vec<Type> = cat
+        .types()
+        .into_iter()
+        .filter(|t| t.namespace == old)
+        .cloned()
+        .collect();
+    for mut t in types {
+        t.namespace = name.to_string();
+        t.formatted = String::new();
+        t.formatted = super::format_type::format_type(&with_type(cat, &t), t.oid, None);
+        cat.overlay_mut().types.insert(t.oid, Some(Arc::new(t)));
+    }
+}
+
+/// Versions of the catalog a transaction's changes see: the committed version current at each
+/// change, with the transaction's own catalog rows before that change applied.
+#[derive(Clone, Debug, Default)]
+pub struct TxnCatalogs {
+    /// Committed versions, each current from its LSN on (the first from the transaction's
+    /// start).
+    pub committed: Vec<(Lsn, Arc<Catalog>)>,
+    /// The transaction's own catalog rows, in LSN order.
+    pub own: Vec<RowChange>,
+}
+
+impl TxnCatalogs {
+    /// Whether every change sees the same version.
+    pub fn is_single(&self) -> bool {
+        self.committed.len() <= 1 && self.own.is_empty()
+    }
+}
+
+/// Keeps the version a change sees as a transaction's changes are walked in LSN order.
+pub struct VersionCursor {
+    catalogs: TxnCatalogs,
+    ctx: OutputContext,
+    /// Index into `committed` of the version in use, own rows applied so far, and the result.
+    state: Option<(usize, usize, Arc<Catalog>)>,
+}
+
+impl VersionCursor {
+    pub fn new(catalogs: TxnCatalogs, ctx: OutputContext) -> VersionCursor {
+        VersionCursor {
+            catalogs,
+            ctx,
+            state: None,
+        }
+    }
+
+    /// The version a change at `lsn` sees; the same `Arc` as long as nothing changed.
+    pub fn at(&mut self, lsn: Lsn) -> Result<Arc<Catalog>, FollowError> {
+        let committed = &self.catalogs.committed;
+        let ci = committed
+            .iter()
+            .rposition(|(from, _)| *from <= lsn)
+            .unwrap_or(0);
+        let own = self.catalogs.own.partition_point(|r| r.lsn < lsn);
+        if let Some((c, o, v)) = &self.state {
+            if *c == ci && *o == own {
+                return Ok(v.clone());
+            }
+        }
+        let base = &committed[ci].1;
+        let version = match &self.state {
+            Some((c, o, v)) if *c == ci && *o < own => {
+                Arc::new(apply(v, &self.catalogs.own[*o..own], &self.ctx)?)
+            }
+            _ if own == 0 => base.clone(),
+            _ => Arc::new(apply(base, &self.catalogs.own[..own], &self.ctx)?),
+        };
+        self.state = Some((ci, own, version.clone()));
+        Ok(version)
+    }
+}
+
+/// Rows by transaction, collected while following (for `pglcr catalog follow`).
+pub type PendingRows = FxHashMap<u32, Vec<RowChange>>;
