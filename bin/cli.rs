@@ -281,8 +281,8 @@ pub enum Command {
                       contents counts as shipped, one with other contents stops shipping to \
                       that destination with an error naming it.\n\n\
                       SSH uses the system's OpenSSH client with its configuration, keys and \
-                      known_hosts, in batch mode (never a prompt), one connection per run \
-                      (multiplexed). Options for it go in --ssh-command or the PGLCR_SSH \
+                      known_hosts, in batch mode (never a prompt), one connection per transfer \
+                      job. Options for it go in --ssh-command or the PGLCR_SSH \
                       environment variable, like rsync -e (e.g. \"ssh -i ~/.ssh/ship_key -o \
                       UserKnownHostsFile=/etc/pglcr/known_hosts\"); they take precedence over \
                       pglcr's own. The far side needs only a POSIX shell, tee, wc, sha256sum, \

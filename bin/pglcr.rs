@@ -944,6 +944,12 @@ const EXIT_SHIP_PARTIAL: u8 = 4;
 fn run_ship(args: cli::ShipArgs) -> ExitCode {
     use pglcr::ship::{self, state::StateError, Mode, Progress, Request, ShipError};
     use std::io::IsTerminal;
+    // A transfer writes to ssh's stdin: when ssh dies (link cut), that must be an error the
+    // retry logic sees, not a signal that kills pglcr.
+    // SAFETY: setting a signal disposition before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     let max_rate = match args
         .max_rate
         .as_deref()

@@ -211,7 +211,7 @@ fn ships_over_ssh_in_parallel_and_verifies() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("could not connect"),
+        stderr(&out).contains("ssh failed: Host key verification failed"),
         "{}",
         stderr(&out)
     );

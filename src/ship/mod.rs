@@ -212,6 +212,16 @@ fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
     })
 }
 
+/// A file the destination holds, waiting for its acknowledgement.
+struct Shipped {
+    name: String,
+    entry: Entry,
+}
+
+/// How often a run records progress (manifest, then acknowledgement) while files keep
+/// arriving.
+const RECORD_INTERVAL: Duration = Duration::from_secs(1);
+
 struct Opened {
     name: String,
     state: DestinationState,
@@ -360,7 +370,7 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
     let stop = AtomicBool::new(false);
     let retries = AtomicU64::new(0);
     let (done_tx, done_rx) =
-        std::sync::mpsc::channel::<(usize, Result<(Loaded, PutOutcome), ShipError>)>();
+        std::sync::mpsc::channel::<(usize, Result<(Shipped, PutOutcome), ShipError>)>();
     let transport = transport.as_ref();
     let first_error = std::thread::scope(|scope| {
         for _ in 0..req.jobs.max(1).min(pending.len()) {
@@ -382,7 +392,13 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                         },
                     );
                     match outcome {
-                        Ok(o) => Ok((file, o)),
+                        Ok(o) => Ok((
+                            Shipped {
+                                name: file.name,
+                                entry: file.entry,
+                            },
+                            o,
+                        )),
                         Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
                             name: file.name.clone(),
                             dest: req.to.clone(),
@@ -403,11 +419,22 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         drop(done_tx);
         // Completed files wait here until every file before them is done, so that the
         // manifest and the acknowledgement only ever move forward without gaps.
-        let mut completed: BTreeMap<usize, (Loaded, PutOutcome)> = BTreeMap::new();
+        let mut completed: BTreeMap<usize, (Shipped, PutOutcome)> = BTreeMap::new();
         let mut frontier = 0;
         let mut first_error: Option<(usize, ShipError)> = None;
-        while let Ok(first) = done_rx.recv() {
-            for (i, result) in std::iter::once(first).chain(done_rx.try_iter()) {
+        let mut unrecorded: Vec<(Shipped, PutOutcome)> = Vec::new();
+        let mut recorded_at = Instant::now();
+        let mut running = true;
+        while running {
+            let first = match done_rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(first) => Some(first),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    running = false;
+                    None
+                }
+            };
+            for (i, result) in first.into_iter().chain(done_rx.try_iter()) {
                 match result {
                     Ok(done) => {
                         if let Some(p) = progress {
@@ -422,23 +449,26 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                     }
                 }
             }
-            let mut advanced = Vec::new();
             while let Some(done) = completed.remove(&frontier) {
-                advanced.push(done);
+                unrecorded.push(done);
                 frontier += 1;
             }
-            if advanced.is_empty() {
+            // Recording costs a manifest rewrite and two fsyncs: at most once per interval
+            // while files keep coming, and whatever is left at the end.
+            let due = !running || recorded_at.elapsed() >= RECORD_INTERVAL;
+            if unrecorded.is_empty() || !due {
                 continue;
             }
-            if let Err(e) = acknowledge(req, transport, &mut manifest, &mut state, &advanced) {
+            if let Err(e) = acknowledge(req, transport, &mut manifest, &mut state, &unrecorded) {
                 stop.store(true, Ordering::Relaxed);
                 first_error = Some((0, e));
                 break;
             }
-            for (file, outcome) in &advanced {
+            recorded_at = Instant::now();
+            for (file, outcome) in unrecorded.drain(..) {
                 summary.files += 1;
                 summary.bytes += file.entry.size;
-                if *outcome == PutOutcome::AlreadyThere {
+                if outcome == PutOutcome::AlreadyThere {
                     summary.already_there += 1;
                 }
             }
@@ -464,7 +494,7 @@ fn acknowledge(
     transport: &dyn Transport,
     manifest: &mut Manifest,
     state: &mut DestinationState,
-    files: &[(Loaded, PutOutcome)],
+    files: &[(Shipped, PutOutcome)],
 ) -> Result<(), ShipError> {
     for (file, _) in files {
         manifest.0.insert(file.name.clone(), file.entry.clone());

@@ -12,12 +12,12 @@
 //! the far side to one pass over the data; the size check catches a short write by `tee`, and
 //! a read-back right after writing would come from the page cache anyway.
 //!
-//! One run opens one SSH connection and multiplexes every transfer over it (OpenSSH
-//! ControlMaster), so that many small files do not pay one handshake each.
+//! Each receiving script has its own SSH connection, so that `--jobs` spreads encryption over
+//! several ssh processes. Writing to a dead ssh raises SIGPIPE: the process must ignore it
+//! (`pglcr ship` does) to see the error instead.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Seek, Write};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -142,7 +142,6 @@ pub struct SshTransport {
     target: SshTarget,
     /// The ssh program and the operator's options (`--ssh-command`, `PGLCR_SSH`).
     ssh: Vec<String>,
-    control_path: PathBuf,
     /// Receiving sessions not in use right now.
     idle: Mutex<Vec<Session>>,
 }
@@ -176,23 +175,9 @@ impl SshTransport {
         let ssh = shlex::split(ssh_command)
             .filter(|w| !w.is_empty())
             .ok_or_else(|| format!("invalid ssh command \"{ssh_command}\""))?;
-        // The control socket lives in a private directory: whoever can reach it can use the
-        // connection.
-        // SAFETY: getuid has no preconditions.
-        let uid = unsafe { libc::getuid() };
-        let dir = std::env::temp_dir().join(format!("pglcr-ssh-{uid}"));
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(format!("could not create \"{}\": {e}", dir.display())),
-            }
-        }
         Ok(SshTransport {
             target,
             ssh,
-            control_path: dir.join(format!("{}-%C", std::process::id())),
             idle: Mutex::new(Vec::new()),
         })
     }
@@ -208,7 +193,7 @@ impl SshTransport {
     }
 
     /// ssh with the operator's options first (OpenSSH takes the first value given for an
-    /// option, so theirs win), then ours: never prompt, notice a dead link, share one connection.
+    /// option, so theirs win), then ours: never prompt, notice a dead link.
     fn ssh(&self) -> Command {
         let mut c = Command::new(&self.ssh[0]);
         c.args(&self.ssh[1..]);
@@ -220,8 +205,6 @@ impl SshTransport {
         ] {
             c.arg("-o").arg(opt);
         }
-        c.arg("-o")
-            .arg(format!("ControlPath={}", self.control_path.display()));
         if let Some(port) = self.target.port {
             c.arg("-p").arg(port.to_string());
         }
@@ -231,7 +214,7 @@ impl SshTransport {
         c
     }
 
-    /// ssh running `script` with `args` on the far side, through the shared connection.
+    /// ssh running `script` with `args` on the far side.
     fn remote(&self, script: &str, args: &[&str]) -> Command {
         let mut cmd = format!("sh -c {} pglcr", quote(script));
         for a in args {
@@ -277,38 +260,6 @@ impl SshTransport {
             Some(0) => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
             code => Err(self.failure(what, code, String::from_utf8_lossy(&out.stderr).trim())),
         }
-    }
-
-    /// Opens the shared connection; sessions then start without a handshake of their own.
-    fn start_master(&self) -> Result<(), TransportError> {
-        let temp_failed =
-            |e| TransportError::Fatal(format!("could not create a temporary file: {e}"));
-        // A file, not a pipe, for ssh's messages: the master keeps it after going to the
-        // background, and reading a pipe to its end would wait for the master to exit.
-        let mut log = tempfile::tempfile().map_err(temp_failed)?;
-        let status = self
-            .ssh()
-            .args([
-                "-o",
-                "ControlMaster=yes",
-                "-o",
-                "ControlPersist=60",
-                "-f",
-                "-N",
-            ])
-            .arg(&self.target.host)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log.try_clone().map_err(temp_failed)?)
-            .status()
-            .map_err(|e| self.spawn_failed(e))?;
-        if status.success() {
-            return Ok(());
-        }
-        let mut text = String::new();
-        let _ = log.seek(std::io::SeekFrom::Start(0));
-        let _ = log.read_to_string(&mut text);
-        Err(self.failure("could not connect", status.code(), text.trim()))
     }
 
     fn open_session(&self) -> Result<Session, TransportError> {
@@ -369,16 +320,6 @@ impl Drop for SshTransport {
                 session.finish();
             }
         }
-        // Close the shared connection; if we are killed instead, it closes itself once idle
-        // for ControlPersist seconds.
-        let _ = self
-            .ssh()
-            .args(["-O", "exit"])
-            .arg(&self.target.host)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
     }
 }
 
@@ -388,7 +329,6 @@ fn quote(s: &str) -> String {
 
 impl Transport for SshTransport {
     fn open(&self) -> Result<Option<String>, TransportError> {
-        self.start_master()?;
         let manifest = self.run_once("reading the manifest", OPEN_SCRIPT)?;
         Ok((!manifest.is_empty()).then_some(manifest))
     }
