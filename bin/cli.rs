@@ -334,8 +334,8 @@ pub enum Command {
                       %p %f --to DIR' (a warning says so when archiving is off). Creating the \
                       slot waits until the transactions running at that moment have ended.\n\n\
                       Interrupted init: until it ends, the spool holds the file init-pending \
-                      (decode refuses to run) and the target a row in pglcr.init_state. Do not \
-                      run pglcr apply on a target with such a row. Rerunning the same command \
+                      (decode refuses to run) and the target a row in pglcr.init_state (apply \
+                      refuses to run). Rerunning the same command \
                       starts over cleanly with a new slot (the schema, if it was restored, is \
                       kept; copied tables are emptied and copied again). A completed spool or a \
                       target that already follows the source is refused.\n\n\

@@ -137,6 +137,27 @@ fn catch_up(s: &Source, spool: &Path, shipped: &Path, target: &Cluster) {
     );
 }
 
+/// `pglcr apply` refuses a target whose init did not finish (marked in pglcr.init_state).
+fn refuses_unfinished_init(target: &Cluster, shipped: &Path) {
+    let origin = target.psql("SELECT roname FROM pg_replication_origin");
+    target.psql(&format!(
+        "INSERT INTO pglcr.init_state (origin, source_system_identifier, consistent_point) \
+         VALUES ('{origin}', '0', '0/0')"
+    ));
+    let out = pglcr()
+        .args(["apply", "--from"])
+        .arg(shipped)
+        .args(["-d", &conninfo(target)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("unfinished pglcr init"),
+        "apply must refuse an unfinished init: {stderr}"
+    );
+    target.psql("DELETE FROM pglcr.init_state");
+}
+
 fn assert_compare_equal(source: &Cluster, target: &Cluster) {
     let out = pglcr()
         .args(["compare", "-d", &conninfo(source), "-d", &conninfo(target)])
@@ -249,6 +270,7 @@ fn seeded_target_then_pipeline_equals_the_source_exactly_once() {
     assert_eq!(lt("late", ">"), 1);
 
     catch_up(&s, spool.path(), shipped.path(), &target);
+    refuses_unfinished_init(&target, shipped.path());
     assert_compare_equal(src, &target);
     assert_eq!(
         target.psql("SELECT n FROM counters"),

@@ -39,6 +39,8 @@ pub enum ApplyError {
     Target(String),
     #[error(transparent)]
     Stream(#[from] StreamError),
+    #[error("the target holds an unfinished pglcr init for origin \"{origin}\" (started {started}; a row in pglcr.init_state): its tables may be partly copied. Run the same pglcr init again to finish it, then apply")]
+    InitUnfinished { origin: String, started: String },
     /// A deadlock or serialization failure: the target transaction is tried again.
     #[error(transparent)]
     Retryable(Box<ApplyError>),
@@ -1083,6 +1085,25 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
     client
         .batch_execute(SETUP_SQL)
         .map_err(|e| target_error(&e))?;
+    // `pglcr init` marks the target until its copy is complete: applying on top of a partial
+    // copy would make the target look ready when it is not.
+    let unfinished = client
+        .query_opt(
+            "SELECT started_at::text FROM pglcr.init_state \
+             WHERE to_regclass('pglcr.init_state') IS NOT NULL AND origin = $1",
+            &[&origin],
+        )
+        .or_else(|e| match e.code() {
+            Some(&postgres::error::SqlState::UNDEFINED_TABLE) => Ok(None),
+            _ => Err(e),
+        })
+        .map_err(|e| target_error(&e))?;
+    if let Some(row) = unfinished {
+        return Err(ApplyError::InitUnfinished {
+            origin: origin.to_string(),
+            started: row.get(0),
+        });
+    }
     // Triggers and rules do not fire, as in logical replication apply.
     client
         .batch_execute(
