@@ -1,18 +1,8 @@
 //! `format_type` (PostgreSQL's `format_type.c`) for columns learnt from WAL: the SQL names of
 //! built-in types and their typmods, and names of other types as the export would print them.
 
+use super::type_oids::*;
 use super::{Catalog, Type};
-
-const BPCHAR: u32 = 1042;
-const VARCHAR: u32 = 1043;
-const TIME: u32 = 1083;
-const TIMESTAMP: u32 = 1114;
-const TIMESTAMPTZ: u32 = 1184;
-const INTERVAL: u32 = 1186;
-const TIMETZ: u32 = 1266;
-const BIT: u32 = 1560;
-const VARBIT: u32 = 1562;
-const NUMERIC: u32 = 1700;
 
 /// `format_type(oid, typmod)` when `typmod` is given, `format_type(oid, NULL)` otherwise.
 pub fn format_type(catalog: &Catalog, oid: u32, typmod: Option<i32>) -> String {

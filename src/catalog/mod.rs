@@ -16,6 +16,7 @@ pub mod follow;
 pub mod format_type;
 pub mod pages;
 pub mod rows;
+pub mod type_oids;
 
 pub const FORMAT: &str = "pglcr-catalog";
 pub const FORMAT_VERSION: u32 = 1;

@@ -416,16 +416,7 @@ fn push_tuple(line: &mut Vec<u8>, rel: &Rel, t: &[Datum], skip_nulls: bool) {
 /// test_decoding's `print_literal`: numbers bare, bits as B'…', booleans as true/false, the
 /// rest quoted. Works on bytes, so values print as stored whatever their encoding.
 fn print_literal(line: &mut Vec<u8>, type_oid: u32, text: &[u8]) {
-    const BOOL: u32 = 16;
-    const INT8: u32 = 20;
-    const INT2: u32 = 21;
-    const INT4: u32 = 23;
-    const OID: u32 = 26;
-    const FLOAT4: u32 = 700;
-    const FLOAT8: u32 = 701;
-    const BIT: u32 = 1560;
-    const VARBIT: u32 = 1562;
-    const NUMERIC: u32 = 1700;
+    use crate::catalog::type_oids::*;
     match type_oid {
         INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => line.extend_from_slice(text),
         BIT | VARBIT => {

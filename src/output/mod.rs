@@ -114,16 +114,20 @@ pub fn commit_time_text(
     time: i64,
     lsn: Lsn,
 ) -> Result<String, OutputError> {
-    const TIMESTAMPTZ_OID: u32 = 1184;
     let mut s = String::new();
-    types::write_output(catalog, TIMESTAMPTZ_OID, &time.to_le_bytes(), ctx, &mut s).map_err(
-        |source| OutputError::Value {
-            lsn,
-            relation: "(commit time)".into(),
-            column: "time".into(),
-            source: Box::new(source),
-        },
-    )?;
+    types::write_output(
+        catalog,
+        crate::catalog::type_oids::TIMESTAMPTZ,
+        &time.to_le_bytes(),
+        ctx,
+        &mut s,
+    )
+    .map_err(|source| OutputError::Value {
+        lsn,
+        relation: "(commit time)".into(),
+        column: "time".into(),
+        source: Box::new(source),
+    })?;
     Ok(s)
 }
 

@@ -386,16 +386,7 @@ impl<'c> Writer<'c> {
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.
 fn print_literal(s: &mut String, type_oid: u32, text: &str) {
-    const INT2: u32 = 21;
-    const INT4: u32 = 23;
-    const INT8: u32 = 20;
-    const OID: u32 = 26;
-    const FLOAT4: u32 = 700;
-    const FLOAT8: u32 = 701;
-    const NUMERIC: u32 = 1700;
-    const BIT: u32 = 1560;
-    const VARBIT: u32 = 1562;
-    const BOOL: u32 = 16;
+    use crate::catalog::type_oids::*;
     match type_oid {
         INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => s.push_str(text),
         BIT | VARBIT => {

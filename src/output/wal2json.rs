@@ -7,6 +7,7 @@
 //! non-transactional message counts the changes of the transaction before it when it decides
 //! whether to print a leading comma.
 
+use crate::catalog::type_oids::*;
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, Message, Txn, TxnEnd};
 use crate::tuple::types::OutputContext;
@@ -17,23 +18,6 @@ use super::ident::push_qualified_identifier;
 use super::{OutputError, Resolved, Row, Sink, Value};
 
 const BOOL: u32 = 16;
-const BYTEA: u32 = 17;
-const INT8: u32 = 20;
-const INT2: u32 = 21;
-const INT4: u32 = 23;
-const OID: u32 = 26;
-const FLOAT4: u32 = 700;
-const FLOAT8: u32 = 701;
-const BPCHAR: u32 = 1042;
-const VARCHAR: u32 = 1043;
-const TIME: u32 = 1083;
-const TIMESTAMP: u32 = 1114;
-const TIMESTAMPTZ: u32 = 1184;
-const INTERVAL: u32 = 1186;
-const TIMETZ: u32 = 1266;
-const BIT: u32 = 1560;
-const VARBIT: u32 = 1562;
-const NUMERIC: u32 = 1700;
 
 /// Which changes are printed (`actions`).
 #[derive(Clone, Debug)]
