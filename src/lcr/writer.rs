@@ -86,87 +86,6 @@ struct Block {
     messages: u64,
 }
 
-/// A sealed block whose compressed bytes the compressor is making.
-struct PendingBlock {
-    block: Block,
-    prefix_frames: u64,
-    start_pos: Position,
-    open_txn: Option<Begin>,
-}
-
-/// zstd level 3 (its default), fast enough to keep pace with decoding; the same input always
-/// gives the same bytes, so reruns write identical files. With more than one thread allowed,
-/// it runs on a thread of its own, one block at a time.
-struct Compressor {
-    level3: zstd::bulk::Compressor<'static>,
-    /// The result of an inline compression, until `wait` takes it.
-    done: Option<CompressedBlock>,
-    background: Option<BackgroundCompressor>,
-}
-
-/// The raw block (handed back for reuse in case it must be recompressed) and its compressed
-/// bytes.
-type CompressedBlock = (Vec<u8>, std::io::Result<Vec<u8>>);
-
-struct BackgroundCompressor {
-    blocks: std::sync::mpsc::Sender<Vec<u8>>,
-    results: std::sync::mpsc::Receiver<CompressedBlock>,
-}
-
-impl Compressor {
-    fn new(background: bool) -> Compressor {
-        let new_level3 = || zstd::bulk::Compressor::new(3).expect("zstd level 3 is valid");
-        let background = background.then(|| {
-            let (blocks, inbox) = std::sync::mpsc::channel::<Vec<u8>>();
-            let (outbox, results) = std::sync::mpsc::channel();
-            let mut z = new_level3();
-            std::thread::spawn(move || {
-                // Ends when the writer drops its sender.
-                for raw in inbox {
-                    let compressed = z.compress(&raw);
-                    if outbox.send((raw, compressed)).is_err() {
-                        break;
-                    }
-                }
-            });
-            BackgroundCompressor { blocks, results }
-        });
-        Compressor {
-            level3: new_level3(),
-            done: None,
-            background,
-        }
-    }
-
-    /// Starts compressing `raw`; at most one block is in flight.
-    fn submit(&mut self, raw: Vec<u8>) {
-        if let Some(bg) = &self.background {
-            if let Err(unsent) = bg.blocks.send(raw) {
-                // The thread is gone (it cannot fail otherwise): compress here instead.
-                self.background = None;
-                self.submit(unsent.0);
-            }
-        } else {
-            let compressed = self.level3.compress(&raw);
-            self.done = Some((raw, compressed));
-        }
-    }
-
-    /// The block submitted last, compressed.
-    fn wait(&mut self) -> CompressedBlock {
-        if let Some(done) = self.done.take() {
-            return done;
-        }
-        let bg = self.background.as_ref().expect("a block was submitted");
-        bg.results.recv().unwrap_or_else(|_| {
-            (
-                Vec::new(),
-                Err(std::io::Error::other("the compression thread ended")),
-            )
-        })
-    }
-}
-
 struct OpenFile {
     name: LcrName,
     tmp: tempfile::NamedTempFile,
@@ -201,9 +120,6 @@ pub struct Writer<'c> {
     pos: Position,
     file: Option<OpenFile>,
     block: Block,
-    /// The block being compressed, not yet in a file.
-    pending: Option<PendingBlock>,
-    compressor: Compressor,
     txn: Option<TxnProgress>,
     relations: FxHashMap<u32, Rc<Vec<u8>>>,
     published: Vec<Published>,
@@ -234,8 +150,6 @@ impl<'c> Writer<'c> {
             pos,
             file: None,
             block: Block::default(),
-            pending: None,
-            compressor: Compressor::new(rayon::current_num_threads() > 1),
             txn: None,
             relations: Default::default(),
             published: Vec::new(),
@@ -262,7 +176,7 @@ impl<'c> Writer<'c> {
         let seg_size = u64::from(self.settings.wal_segment_size);
         let pending = match &self.file {
             Some(f) if final_end || read_end.0 >= (f.name.segno + 1) * seg_size => {
-                self.flush_blocks()?;
+                self.seal_block()?;
                 let pos = self.pos;
                 self.publish(pos, false)?;
                 false
@@ -338,7 +252,7 @@ impl<'c> Writer<'c> {
             return Ok(());
         }
         if self.file.is_some() {
-            self.flush_blocks()?;
+            self.seal_block()?;
             let pos = self.pos;
             self.publish(pos, false)?;
         }
@@ -346,50 +260,18 @@ impl<'c> Writer<'c> {
         self.open(name, continued)
     }
 
-    /// Hands the block to the compressor; it is placed in a file when the next block is sealed
-    /// or the file is published (`place_pending`), so compressing one block overlaps with
-    /// decoding the next.
+    /// Compresses the block into the open file, or into the next file when it does not fit.
     fn seal_block(&mut self) -> Result<(), WriteError> {
-        self.place_pending()?;
         if self.block.body.is_empty() {
             return Ok(());
         }
-        let block = std::mem::take(&mut self.block);
-        let (start_pos, open_txn) = block
+        let (start_pos, open_txn) = self
+            .block
             .start
             .clone()
             .expect("a block with frames has a start");
-        let (raw, prefix_frames) = self.block_prefix(&block, open_txn.as_ref());
-        self.compressor.submit(raw);
-        self.pending = Some(PendingBlock {
-            block,
-            prefix_frames,
-            start_pos,
-            open_txn,
-        });
-        Ok(())
-    }
-
-    /// Seals the block and places everything sealed: the open file then holds every frame.
-    fn flush_blocks(&mut self) -> Result<(), WriteError> {
-        self.seal_block()?;
-        self.place_pending()
-    }
-
-    /// Appends the compressed pending block to the open file, or to the next file when it does
-    /// not fit.
-    fn place_pending(&mut self) -> Result<(), WriteError> {
-        let Some(PendingBlock {
-            block,
-            mut prefix_frames,
-            start_pos,
-            open_txn,
-        }) = self.pending.take()
-        else {
-            return Ok(());
-        };
-        let (mut raw, compressed) = self.compressor.wait();
-        let mut z = compressed.map_err(|e| self.io(e))?;
+        let (mut raw, mut prefix_frames) = self.block_prefix(open_txn.as_ref());
+        let mut z = self.compress(&raw)?;
         let file = self.file.as_ref().expect("a block belongs to an open file");
         let too_big = file.trailer.blocks > 0
             && file.size + (BLOCK_HEADER_SIZE + z.len() + TRAILER_SIZE) as u64
@@ -401,12 +283,10 @@ impl<'c> Writer<'c> {
             };
             self.publish(start_pos, open_txn.is_some())?;
             self.open(next, open_txn.is_some())?;
-            (raw, prefix_frames) = self.block_prefix(&block, open_txn.as_ref());
-            self.compressor.submit(raw);
-            let compressed;
-            (raw, compressed) = self.compressor.wait();
-            z = compressed.map_err(|e| self.io(e))?;
+            (raw, prefix_frames) = self.block_prefix(open_txn.as_ref());
+            z = self.compress(&raw)?;
         }
+        let block = std::mem::take(&mut self.block);
         let file = self.file.as_mut().expect("open file");
         let mut head = Vec::with_capacity(BLOCK_HEADER_SIZE);
         head.extend_from_slice(&(raw.len() as u32).to_le_bytes());
@@ -451,9 +331,9 @@ impl<'c> Writer<'c> {
 
     /// The frames a block needs before its body in the open file: a continued BEGIN when the
     /// file starts inside a transaction, and the relations not yet declared in the file.
-    fn block_prefix(&self, block: &Block, open_txn: Option<&Begin>) -> (Vec<u8>, u64) {
+    fn block_prefix(&self, open_txn: Option<&Begin>) -> (Vec<u8>, u64) {
         let file = self.file.as_ref().expect("open file");
-        let mut raw = Vec::with_capacity(block.body.len() + 256);
+        let mut raw = Vec::with_capacity(self.block.body.len() + 256);
         let mut frames = 0;
         if let Some(b) = open_txn.filter(|_| file.trailer.blocks == 0) {
             Frame::Begin(Begin {
@@ -463,14 +343,19 @@ impl<'c> Writer<'c> {
             .encode(&mut raw);
             frames += 1;
         }
-        for oid in &block.rels {
+        for oid in &self.block.rels {
             if !file.declared.contains(oid) {
                 raw.extend_from_slice(&self.relations[oid]);
                 frames += 1;
             }
         }
-        raw.extend_from_slice(&block.body);
+        raw.extend_from_slice(&self.block.body);
         (raw, frames)
+    }
+
+    fn compress(&self, raw: &[u8]) -> Result<Vec<u8>, WriteError> {
+        // Level 3 (zstd's default) keeps pace with decoding; a rerun gives the same bytes.
+        zstd::bulk::compress(raw, 3).map_err(|e| self.io(e))
     }
 
     /// Writes the trailer and header, syncs and publishes the open file.
