@@ -84,23 +84,32 @@ pub struct Summary {
     pub open_transactions: usize,
 }
 
-pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
-    let catalog = Catalog::load(&req.catalog)?;
-    let start = req.start.unwrap_or(catalog.taken_at);
-    let range = locate::resolve(&RangeRequest {
-        path: req.path.clone(),
-        start_seg: req.segments.first().cloned(),
-        end_seg: (req.segments.len() > 1).then(|| req.segments[req.segments.len() - 1].clone()),
-        start: Some(start),
-        end: req.end,
-        timeline: req.timeline,
-    })?;
+/// The WAL range to read, which must be from the catalog's database system.
+fn resolve_range(catalog: &Catalog, req: &RangeRequest) -> Result<locate::Range, DecodeError> {
+    let range = locate::resolve(req)?;
     if catalog.file.system_identifier != range.info.sysid.to_string() {
         return Err(DecodeError::OtherSystem {
             catalog: catalog.file.system_identifier.clone(),
             wal: range.info.sysid,
         });
     }
+    Ok(range)
+}
+
+pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
+    let catalog = Catalog::load(&req.catalog)?;
+    let start = req.start.unwrap_or(catalog.taken_at);
+    let range = resolve_range(
+        &catalog,
+        &RangeRequest {
+            path: req.path.clone(),
+            start_seg: req.segments.first().cloned(),
+            end_seg: (req.segments.len() > 1).then(|| req.segments[req.segments.len() - 1].clone()),
+            start: Some(start),
+            end: req.end,
+            timeline: req.timeline,
+        },
+    )?;
     let mut ctx = OutputContext::from_catalog(&catalog)?;
     if let Some(tz) = &req.timezone {
         ctx.set_time_zone(tz)?;
@@ -367,20 +376,17 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
             open_transactions: 0,
         });
     }
-    let range = locate::resolve(&RangeRequest {
-        path: req.path.clone(),
-        start_seg: None,
-        end_seg: None,
-        start: Some(start),
-        end: req.end,
-        timeline: req.timeline,
-    })?;
-    if catalog.file.system_identifier != range.info.sysid.to_string() {
-        return Err(DecodeError::OtherSystem {
-            catalog: catalog.file.system_identifier.clone(),
-            wal: range.info.sysid,
-        });
-    }
+    let range = resolve_range(
+        &catalog,
+        &RangeRequest {
+            path: req.path.clone(),
+            start_seg: None,
+            end_seg: None,
+            start: Some(start),
+            end: req.end,
+            timeline: req.timeline,
+        },
+    )?;
     let mut follower = Follower::new(&catalog)?;
     warm_up(&mut follower, &catalog, &range, start)?;
     let mut decoder = Decoder::new(DecoderOptions {
