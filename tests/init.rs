@@ -297,6 +297,24 @@ fn seeded_target_then_pipeline_equals_the_source_exactly_once() {
     );
 }
 
+/// The child's stderr, line by line, as it comes.
+fn stderr_lines(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
 /// A small deterministic generator for kill delays (the test must be repeatable).
 struct Lcg(u64);
 
@@ -321,33 +339,61 @@ fn init_killed_at_random_points_reruns_to_a_correct_target() {
     let shipped = tempfile::tempdir().unwrap();
     let stream = psql_background(src, &stream_sql(1500));
 
+    // Each attempt is killed shortly after init reports a given step, so every stage is hit
+    // whatever the speed of the machine; the small random delay varies where inside it.
+    let kill_points = [
+        "creating temporary logical slot",
+        "consistent point",
+        "copying the schema: tables",
+        "tables with 2 jobs",
+        "indexes and constraints",
+    ];
     let mut rng = Lcg(10);
     let mut kills = 0;
     let mut finished = false;
-    for _ in 0..5 {
-        let delay = Duration::from_millis(200 + rng.next() % 2500);
+    for step in kill_points {
+        let delay = Duration::from_millis(rng.next() % 300);
         let mut child = init_cmd(src, spool.path(), &target)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(delay);
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
+        let lines = stderr_lines(&mut child);
+        let mut said = Vec::new();
+        let reached = loop {
+            match lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) => {
+                    let hit = line.contains(step);
+                    said.push(line);
+                    if hit {
+                        break true;
+                    }
+                }
+                Err(_) => break false,
+            }
+        };
+        // Not reached: init ended (or stalled, which the wait exposes) before that step.
+        let exited = if reached {
+            std::thread::sleep(delay);
+            child.try_wait().unwrap()
+        } else {
+            Some(child.wait().unwrap())
+        };
+        if let Some(status) = exited {
             assert!(
                 status.success(),
                 "init failed before it was killed: {}",
-                String::from_utf8_lossy(&out.stderr)
+                said.join("\n")
             );
             finished = true;
             break;
         }
         child.kill().unwrap();
-        let out = child.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stderr);
+        child.wait().unwrap();
+        said.extend(lines.try_iter());
         eprintln!(
-            "killed after {delay:?}, at: {}",
-            said.lines().last().unwrap_or("(start)")
+            "killed {delay:?} after {step:?}, at: {}",
+            said.last().map_or("(start)", String::as_str)
         );
         kills += 1;
         // Never a target that looks ready without a spool that is.
@@ -384,7 +430,7 @@ fn init_killed_at_random_points_reruns_to_a_correct_target() {
         let out = run_ok(&mut init_cmd(src, spool.path(), &target));
         eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     }
-    assert!(kills >= 2, "init was killed {kills} times only");
+    assert!(kills >= 4, "init was killed {kills} times only");
     wait_ok(stream, "stream of transactions");
     run_ok(&mut pgbench(src, &["-n", "-c", "2", "-t", "200"]));
     catch_up(&s, spool.path(), shipped.path(), &target);
