@@ -92,6 +92,8 @@ pub struct State {
     pub resume_lsn: String,
     pub resume_skip: u64,
     pub restart_lsn: String,
+    /// The end LSN of the newest COMMIT written, which the next file's header carries.
+    pub commit_end: String,
     /// The last LCR file written, which numbers the next one.
     pub last_file: Option<String>,
 }
@@ -108,6 +110,7 @@ impl State {
             resume_lsn: lsn(&self.resume_lsn)?,
             resume_skip: self.resume_skip,
             restart_lsn: lsn(&self.restart_lsn)?,
+            commit_end: lsn(&self.commit_end)?,
         })
     }
 
@@ -115,6 +118,7 @@ impl State {
         self.resume_lsn = pos.resume_lsn.to_string();
         self.resume_skip = pos.resume_skip;
         self.restart_lsn = pos.restart_lsn.to_string();
+        self.commit_end = pos.commit_end.to_string();
     }
 
     pub fn load(spool: &Path) -> Result<Option<State>, SpoolError> {
@@ -289,6 +293,7 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
         resume_lsn: start.to_string(),
         resume_skip: 0,
         restart_lsn: start.to_string(),
+        commit_end: Lsn(0).to_string(),
         last_file: None,
     })
 }
@@ -336,6 +341,7 @@ pub fn initialize(spool: &Path, catalog_json: &str, start: &Start) -> Result<Sta
         resume_lsn: start.consistent_point.to_string(),
         resume_skip: 0,
         restart_lsn: start.restart_lsn.to_string(),
+        commit_end: Lsn(0).to_string(),
         last_file: None,
     };
     state.save(spool)?;
@@ -363,6 +369,7 @@ fn reconcile(spool: &Path, state: &mut State) -> Result<(), SpoolError> {
         resume_lsn: t.resume_lsn,
         resume_skip: t.resume_skip,
         restart_lsn: t.restart_lsn,
+        commit_end: t.commit_end,
     });
     state.last_file = Some(newest.to_string());
     Ok(())
@@ -539,6 +546,10 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         resume_lsn: read_end.max(pos.resume_lsn),
         resume_skip: 0,
         restart_lsn: pumped.decoder.restart_lsn(read_end).max(restart),
+        // Nothing pending: every COMMIT written is in a file published.
+        commit_end: files
+            .last()
+            .map_or(pos.commit_end, |f| f.trailer.commit_end),
     });
     // A stream never moves backwards: with nothing new published, the old position holds.
     let new_pos = if new_pos.resume_lsn < pos.resume_lsn {

@@ -504,3 +504,91 @@ fn applied_changes_are_left_out_by_only_local() {
         "table public.kv: INSERT: id[integer]:7 v[text]:'made on the target'"
     );
 }
+
+/// Copies the named LCR files of the spool into `dir`.
+fn copy_files(files: &[(pglcr::lcr::LcrName, std::path::PathBuf)], dir: &Path) {
+    for (name, path) in files {
+        std::fs::copy(path, dir.join(name.to_string())).unwrap();
+    }
+}
+
+#[test]
+fn a_missing_lcr_file_stops_apply_before_the_gap() {
+    // Rows that compress badly, for many files.
+    let p = pipeline(&format!(
+        "{}INSERT INTO kv SELECT g, md5(g::text) || md5((g * 7)::text) \
+         FROM generate_series(1, 20000) g;",
+        small_transactions(1500)
+    ));
+    let files = pglcr::lcr::list_dir(p.spool.path()).unwrap();
+    assert!(files.len() >= 8, "{} LCR files only", files.len());
+    let third = files.len() / 3;
+    let gap = third + 2;
+    let gap_name = files[gap].0.to_string();
+
+    // A site that applied the first third, then received the rest but one file.
+    let target = target_for(&p.source);
+    let shipped = tempfile::tempdir().unwrap();
+    copy_files(&files[..third], shipped.path());
+    run_ok(&mut apply_cmd(shipped.path(), &target));
+    copy_files(&files[third..gap], shipped.path());
+    copy_files(&files[gap + 1..], shipped.path());
+    for _ in 0..2 {
+        let out = apply_cmd(shipped.path(), &target).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!(
+                "LCR file \"{}\" is missing: \"{}\" was written after it",
+                shipped.path().join(&gap_name).display(),
+                shipped.path().join(files[gap + 1].0.to_string()).display()
+            )),
+            "{err}"
+        );
+    }
+    let verify = pglcr()
+        .args(["lcr", "verify"])
+        .arg(shipped.path())
+        .output()
+        .unwrap();
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains(&format!(
+            "{}: missing",
+            shipped.path().join(&gap_name).display()
+        )),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    // Nothing from the gap on was applied; with the file back, apply goes on to the end.
+    let applied: pglcr::wal::lsn::Lsn = target
+        .psql("SELECT remote_lsn FROM pg_replication_origin_status")
+        .parse()
+        .unwrap();
+    let (gap_header, ..) = pglcr::lcr::LcrFile::read_ends(&files[gap].1).unwrap();
+    assert!(
+        applied <= gap_header.first_lsn,
+        "applied up to {applied}, the missing file begins at {}",
+        gap_header.first_lsn
+    );
+    copy_files(&files[gap..=gap], shipped.path());
+    run_ok(&mut apply_cmd(shipped.path(), &target));
+    assert_same_tables(&p.source, &target, "after the missing file came");
+
+    // A new site given only the files from the third one on: what the first two held was
+    // never applied there.
+    let late = target_for(&p.source);
+    let partial = tempfile::tempdir().unwrap();
+    copy_files(&files[2..], partial.path());
+    let out = apply_cmd(partial.path(), &late).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "LCR file \"{}\" has already been removed, but this target still needs it",
+            partial.path().join(files[1].0.to_string()).display()
+        )),
+        "{err}"
+    );
+    assert_eq!(late.psql("SELECT count(*) FROM accounts"), "0");
+}

@@ -1344,7 +1344,7 @@ fn dry_run(
     origin: &str,
     out: &mut dyn std::io::Write,
 ) -> Result<Summary, ApplyError> {
-    let mut stream = TxnStream::open(&req.from, Lsn(0))?;
+    let mut stream = TxnStream::open_from_first(&req.from)?;
     let mut summary = Summary {
         origin: origin.to_string(),
         ..Default::default()

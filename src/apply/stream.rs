@@ -29,12 +29,37 @@ pub enum StreamError {
     Lcr(#[from] LcrError),
     #[error("LCR file \"{}\": {what}", .file.display())]
     Sequence { file: PathBuf, what: String },
+    #[error(
+        "LCR file \"{}\" is missing: \"{}\" was written after it, but follows \"{}\" here",
+        .missing.display(), .next.display(), .before.display()
+    )]
+    Missing {
+        missing: PathBuf,
+        next: PathBuf,
+        before: PathBuf,
+    },
+    #[error(
+        "LCR file \"{}\" has already been removed, but this target still needs it: the files \
+         up to it hold transactions committed up to {committed}, and the target has applied up \
+         to {applied}",
+        .missing.display()
+    )]
+    Removed {
+        missing: PathBuf,
+        committed: Lsn,
+        applied: Lsn,
+    },
 }
 
 /// Reads the LCR files of a directory in name order, from the first that may hold a
 /// transaction committed after `after`.
 pub struct TxnStream {
+    dir: PathBuf,
     files: Vec<(LcrName, PathBuf)>,
+    /// The file read last, and the end LSN of the newest commit up to its end.
+    previous: Option<(LcrName, Lsn)>,
+    /// Whether the files before the first one here must hold only applied transactions.
+    check_first: bool,
     next_file: usize,
     frames: std::vec::IntoIter<Frame>,
     current: Option<PathBuf>,
@@ -44,19 +69,32 @@ pub struct TxnStream {
 }
 
 impl TxnStream {
+    /// `after` is the end LSN of the last transaction applied (0 for none): files that
+    /// held transactions after it must all be there.
     pub fn open(dir: &Path, after: Lsn) -> Result<TxnStream, StreamError> {
         let files = lcr::list_dir(dir).map_err(|source| StreamError::List {
             dir: dir.to_path_buf(),
             source,
         })?;
         Ok(TxnStream {
+            dir: dir.to_path_buf(),
             files,
+            previous: None,
+            check_first: true,
             next_file: 0,
             frames: Vec::new().into_iter(),
             current: None,
             relations: Default::default(),
             open: None,
             after,
+        })
+    }
+
+    /// Reads all the files, from the first one here, whatever came before it.
+    pub fn open_from_first(dir: &Path) -> Result<TxnStream, StreamError> {
+        Ok(TxnStream {
+            check_first: false,
+            ..Self::open(dir, Lsn(0))?
         })
     }
 
@@ -79,16 +117,64 @@ impl TxnStream {
                 return Ok(None);
             };
             self.next_file += 1;
-            let file = LcrFile::open(&path)?;
-            // A file whose commits all precede the position is skipped without decompressing
-            // it, unless it ends inside a transaction whose end is still to come.
-            let continues = file.header.flags & lcr::format::FLAG_CONTINUES != 0;
-            if file.header.last_lsn < self.after && !continues && self.open.is_none() {
+            let (header, trailer, _) = LcrFile::read_ends(&path)?;
+            self.check_chain(&path, &header)?;
+            self.previous = Some((self.files[self.next_file - 1].0, trailer.commit_end));
+            // A file whose commits all precede the position is skipped without reading its
+            // blocks, unless it ends inside a transaction whose end is still to come.
+            let continues = header.flags & lcr::format::FLAG_CONTINUES != 0;
+            if header.last_lsn < self.after && !continues && self.open.is_none() {
                 continue;
             }
+            let file = LcrFile::open(&path)?;
             let frames = file.frames().collect::<Result<Vec<_>, _>>()?;
             self.frames = frames.into_iter();
             self.current = Some(path);
+        }
+    }
+
+    /// Checks that no file is missing before `path`: the one its header names as its
+    /// predecessor is the one read before it or, for the first file here, one whose
+    /// transactions are all applied.
+    fn check_chain(&self, path: &Path, header: &lcr::format::Header) -> Result<(), StreamError> {
+        let in_dir = |name: &LcrName| self.dir.join(name.to_string());
+        match (self.previous, header.previous) {
+            (None, None) => Ok(()),
+            (None, Some(missing))
+                if self.check_first && header.previous_commit_end > self.after =>
+            {
+                Err(StreamError::Removed {
+                    missing: in_dir(&missing),
+                    committed: header.previous_commit_end,
+                    applied: self.after,
+                })
+            }
+            (None, Some(_)) => Ok(()),
+            (Some((before, _)), None) => Err(StreamError::Sequence {
+                file: path.to_path_buf(),
+                what: format!(
+                    "begins a stream of its own, but follows \"{}\"",
+                    in_dir(&before).display()
+                ),
+            }),
+            (Some((before, _)), Some(previous)) if previous != before => {
+                Err(StreamError::Missing {
+                    missing: in_dir(&previous),
+                    next: path.to_path_buf(),
+                    before: in_dir(&before),
+                })
+            }
+            (Some((before, commit_end)), Some(_)) if commit_end != header.previous_commit_end => {
+                Err(StreamError::Sequence {
+                    file: path.to_path_buf(),
+                    what: format!(
+                        "was written after commits up to {}, but \"{}\" ends with commits up to {commit_end}",
+                        header.previous_commit_end,
+                        in_dir(&before).display()
+                    ),
+                })
+            }
+            (Some(_), Some(_)) => Ok(()),
         }
     }
 

@@ -11,15 +11,16 @@
 //! Integers are little-endian; strings and byte strings are a u32 length and the bytes. The
 //! format is pglcr's own (nothing else reads these files), so it is written by hand here.
 
+use super::LcrName;
 use crate::wal::lsn::Lsn;
 
 pub const MAGIC: &[u8; 8] = b"PGLCR\0\r\n";
 pub const TRAILER_MAGIC: &[u8; 8] = b"PGLCREND";
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Bytes of a block header: raw length, compressed length, CRC.
 pub const BLOCK_HEADER_SIZE: usize = 12;
 /// Bytes of the trailer, magic and CRC included.
-pub const TRAILER_SIZE: usize = 8 + 9 * 8 + 4;
+pub const TRAILER_SIZE: usize = 8 + 10 * 8 + 4;
 /// Frame overhead: kind, length, CRC.
 pub const FRAME_OVERHEAD: usize = 1 + 4 + 4;
 
@@ -61,6 +62,12 @@ pub struct Header {
     pub last_time: i64,
     /// [`FLAG_CONTINUED`], [`FLAG_CONTINUES`].
     pub flags: u16,
+    /// The file before this one in the stream (`None` for the stream's first file), and the
+    /// end LSN of the newest commit in the files before this one (0 when none): a reader
+    /// knows from these alone whether a file it never saw is missing, and whether it held
+    /// anything not yet applied.
+    pub previous: Option<LcrName>,
+    pub previous_commit_end: Lsn,
 }
 
 /// The trailer: counts, and where decoding resumes after this file.
@@ -84,6 +91,8 @@ pub struct Trailer {
     /// The oldest WAL position needed to decode what follows (the first change of the
     /// oldest transaction still open at `resume_lsn`).
     pub restart_lsn: Lsn,
+    /// The end LSN of the newest commit in this file or, when it has none, before it.
+    pub commit_end: Lsn,
 }
 
 /// A column of a relation, as an applier needs it.
@@ -238,6 +247,16 @@ impl Header {
         put_u64(&mut b, self.first_time as u64);
         put_u64(&mut b, self.last_time as u64);
         put_u16(&mut b, self.flags);
+        // Timeline 0 does not exist: it stands for "no previous file".
+        let previous = self.previous.unwrap_or(LcrName {
+            timeline: 0,
+            segno: 0,
+            subseg: 0,
+        });
+        put_u32(&mut b, previous.timeline);
+        put_u64(&mut b, previous.segno);
+        put_u64(&mut b, previous.subseg);
+        put_u64(&mut b, self.previous_commit_end.0);
         let len = (b.len() + 4) as u16;
         b[10..12].copy_from_slice(&len.to_le_bytes());
         let crc = crc32c::crc32c(&b);
@@ -297,6 +316,15 @@ impl Header {
             first_time: c.u64("first time")? as i64,
             last_time: c.u64("last time")? as i64,
             flags: c.u16("flags")?,
+            previous: {
+                let previous = LcrName {
+                    timeline: c.u32("previous file's timeline")?,
+                    segno: c.u64("previous file's segment number")?,
+                    subseg: c.u64("previous file's sub-segment number")?,
+                };
+                (previous.timeline != 0).then_some(previous)
+            },
+            previous_commit_end: Lsn(c.u64("previous commit end LSN")?),
         };
         c.end("header")?;
         Ok((h, len))
@@ -318,6 +346,7 @@ impl Trailer {
             self.resume_lsn.0,
             self.resume_skip,
             self.restart_lsn.0,
+            self.commit_end.0,
         ] {
             put_u64(&mut b, v);
         }
@@ -343,6 +372,7 @@ impl Trailer {
             resume_lsn: Lsn(c.u64("resume LSN")?),
             resume_skip: c.u64("resume skip")?,
             restart_lsn: Lsn(c.u64("restart LSN")?),
+            commit_end: Lsn(c.u64("commit end LSN")?),
         };
         c.end("trailer")?;
         Ok(t)
@@ -798,8 +828,24 @@ mod tests {
             first_time: -5,
             last_time: 99,
             flags: FLAG_CONTINUED,
+            previous: Some(LcrName {
+                timeline: 2,
+                segno: 3,
+                subseg: 0,
+            }),
+            previous_commit_end: Lsn(0x2FFFF00),
         };
         let bytes = h.encode();
+        let first = Header {
+            previous: None,
+            previous_commit_end: Lsn(0),
+            ..h.clone()
+        };
+        let first_bytes = first.encode();
+        assert_eq!(
+            Header::decode(&first_bytes).unwrap(),
+            (first, first_bytes.len())
+        );
         assert_eq!(Header::decode(&bytes).unwrap(), (h, bytes.len()));
         let mut bad = bytes.clone();
         bad[20] ^= 1;
@@ -810,6 +856,7 @@ mod tests {
         let t = Trailer {
             frames: 10,
             resume_lsn: Lsn(77),
+            commit_end: Lsn(70),
             ..Default::default()
         };
         let body = t.encode_body();

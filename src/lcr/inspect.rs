@@ -2,15 +2,15 @@
 //! text or JSON lines, a one-line summary per file, and a check of a file or a whole stream.
 
 use std::borrow::Cow;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::format::{
-    Begin, Datum, FormatError, Frame, Header, RelationInfo, Trailer, COL_KEY, COL_NOT_NULL,
-    COL_PRIMARY_KEY, FLAG_CONTINUED, FLAG_CONTINUES, TRAILER_SIZE,
+    Begin, Datum, Frame, Header, RelationInfo, Trailer, COL_KEY, COL_NOT_NULL, COL_PRIMARY_KEY,
+    FLAG_CONTINUED, FLAG_CONTINUES,
 };
 use super::{list_dir, LcrError, LcrFile, LcrName};
 use crate::output::ident::{push_qualified_identifier, push_quoted_identifier};
@@ -610,7 +610,7 @@ pub fn ls(dir: &Path) -> Result<Vec<FileSummary>, InspectError> {
     files
         .iter()
         .map(|(name, path)| {
-            let (header, trailer, size) = read_ends(path)?;
+            let (header, trailer, size) = LcrFile::read_ends(path)?;
             Ok(FileSummary {
                 name: name.to_string(),
                 size,
@@ -623,54 +623,6 @@ pub fn ls(dir: &Path) -> Result<Vec<FileSummary>, InspectError> {
             })
         })
         .collect()
-}
-
-/// A file's header and trailer (its checksums but the header's unchecked) and size.
-fn read_ends(path: &Path) -> Result<(Header, Trailer, u64), LcrError> {
-    let io = |source| LcrError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let fmt = |source| LcrError::Format {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let size = f.metadata().map_err(io)?.len();
-    // The header's length is a u16.
-    let mut head = Vec::new();
-    (&mut f)
-        .take(u64::from(u16::MAX))
-        .read_to_end(&mut head)
-        .map_err(io)?;
-    let (header, header_len) = Header::decode(&head).map_err(fmt)?;
-    if size < (header_len + TRAILER_SIZE) as u64 {
-        return Err(LcrError::Invalid {
-            path: path.to_path_buf(),
-            what: format!(
-                "no trailer at the end of the file ({size} bytes): the file is incomplete or truncated"
-            ),
-        });
-    }
-    let at = size - TRAILER_SIZE as u64;
-    let mut tail = vec![0; TRAILER_SIZE];
-    f.seek(SeekFrom::Start(at)).map_err(io)?;
-    f.read_exact(&mut tail).map_err(io)?;
-    // Offsets in errors are the file's, not the buffer's.
-    let trailer = Trailer::decode_body(&tail[..TRAILER_SIZE - 4], 0).map_err(|e| {
-        fmt(match e {
-            FormatError::Truncated { offset, len, what } => FormatError::Truncated {
-                offset: offset + at as usize,
-                len,
-                what,
-            },
-            FormatError::Invalid { offset, what } => FormatError::Invalid {
-                offset: offset + at as usize,
-                what,
-            },
-        })
-    })?;
-    Ok((header, trailer, size))
 }
 
 /// The column titles above [`format_ls_line`]'s lines.
@@ -732,7 +684,8 @@ pub struct VerifyReport {
 
 /// Checks files, and directories as LCR streams. Every file: checksums, trailer counts and
 /// resume fields, header against name, frames well nested and their relations declared.
-/// The files of a directory also: sub-segments numbered without gaps, each file flagged
+/// The files of a directory also: each file preceded by the one its header says was written
+/// before it (so none is missing in between), each file flagged
 /// CONTINUES followed by its continuation, commit LSNs never going backwards, no file
 /// starting before the LSN the previous one says decoding resumes at. The last file of a
 /// directory may be flagged CONTINUES: its continuation may not be written yet.
@@ -771,20 +724,13 @@ fn verify_stream(dir: &Path, files: &[(LcrName, PathBuf)], report: &mut VerifyRe
     let mut prev: Option<(LcrName, &Path, Option<Facts>)> = None;
     for (name, path) in files {
         let facts = check_file(path, report);
-        let same_segment = prev
-            .as_ref()
-            .filter(|(p, ..)| p.timeline == name.timeline && p.segno == name.segno);
-        let expected = same_segment.map_or(0, |(p, ..)| p.subseg + 1);
-        if name.subseg != expected {
-            let missing = LcrName {
-                subseg: expected,
-                ..*name
-            };
-            report.problems.push(format!(
-                "{}: missing: sub-segment {expected} of WAL segment {:X} (the next file is {name})",
-                dir.join(missing.to_string()).display(),
-                name.segno
-            ));
+        if let (Some((pname, ppath, pfacts)), Some(f)) = (&prev, &facts) {
+            check_chain(
+                dir,
+                (*pname, ppath, pfacts.as_ref()),
+                (*name, path, f),
+                report,
+            );
         }
         if let (Some((pname, ppath, Some(pf))), Some(f)) = (&prev, &facts) {
             if pname.timeline == name.timeline {
@@ -792,6 +738,40 @@ fn verify_stream(dir: &Path, files: &[(LcrName, PathBuf)], report: &mut VerifyRe
             }
         }
         prev = Some((*name, path, facts));
+    }
+}
+
+/// Checks that the file before `name` in the directory is the one its header says was written
+/// before it, so that no file in between is missing.
+fn check_chain(
+    dir: &Path,
+    (pname, ppath, pf): (LcrName, &Path, Option<&Facts>),
+    (name, path, f): (LcrName, &Path, &Facts),
+    report: &mut VerifyReport,
+) {
+    match f.header.previous {
+        None => report.problems.push(format!(
+            "{}: begins a stream of its own, but follows {}",
+            path.display(),
+            ppath.display()
+        )),
+        Some(previous) if previous != pname => report.problems.push(format!(
+            "{}: missing: {name} was written after it, but follows {pname} here",
+            dir.join(previous.to_string()).display()
+        )),
+        Some(_) => {
+            let after = f.header.previous_commit_end;
+            if let Some(end) = pf
+                .map(|pf| pf.trailer.commit_end)
+                .filter(|end| *end != after)
+            {
+                report.problems.push(format!(
+                    "{}: was written after commits up to {after}, but {} ends with commits up to {end}",
+                    path.display(),
+                    ppath.display(),
+                ));
+            }
+        }
     }
 }
 
@@ -1218,6 +1198,8 @@ mod tests {
             first_time: 0,
             last_time: 0,
             flags,
+            previous: None,
+            previous_commit_end: Lsn(0),
         }
     }
 
@@ -1300,16 +1282,34 @@ mod tests {
     }
 
     /// Writes a file as the writer does: header, blocks of up to three frames, trailer, with
-    /// counts and commit LSNs taken from the frames.
+    /// counts and commit LSNs taken from the frames, after the newest file of `dir` before it.
     fn write_lcr(dir: &Path, mut h: Header, frames: &[Frame], resume: (u64, u64)) -> PathBuf {
+        let name = LcrName {
+            timeline: h.timeline,
+            segno: h.segno,
+            subseg: h.subseg,
+        };
+        let before = list_dir(dir)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|(n, _)| *n < name);
+        if let Some((previous, path)) = before {
+            h.previous = Some(previous);
+            h.previous_commit_end = LcrFile::read_ends(&path).unwrap().1.commit_end;
+        }
         let mut t = Trailer {
             resume_lsn: Lsn(resume.0),
             resume_skip: resume.1,
             restart_lsn: Lsn(resume.0 - 0x100),
+            commit_end: h.previous_commit_end,
             ..Default::default()
         };
         for f in frames {
             t.frames += 1;
+            if let Frame::Commit { end_lsn, .. } = f {
+                t.commit_end = *end_lsn;
+            }
             let event = match f {
                 Frame::Begin(b) => {
                     t.transactions += u64::from(!b.continued);
@@ -1352,11 +1352,6 @@ mod tests {
         }
         body.extend_from_slice(&t.encode_body());
         let crc = crc32c::crc32c(&body);
-        let name = LcrName {
-            timeline: h.timeline,
-            segno: h.segno,
-            subseg: h.subseg,
-        };
         let mut bytes = h.encode();
         bytes.extend_from_slice(&body);
         bytes.extend_from_slice(&crc.to_le_bytes());
@@ -1766,27 +1761,42 @@ mod tests {
     }
 
     #[test]
-    fn verify_reports_a_missing_sub_segment() {
+    fn verify_reports_a_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let b1 = begin(740, 0x5000100, false);
         let b2 = begin(741, 0x5000200, false);
         let b3 = begin(742, 0x5000300, false);
-        for (sub, b) in [(0, &b1), (2, &b2), (3, &b3)] {
+        let mut paths = Vec::new();
+        for (seg, sub, b) in [(5, 0, &b1), (5, 1, &b2), (7, 0, &b3)] {
             let frames = [
                 rel_t(),
                 Frame::Begin(b.clone()),
                 insert(b.commit_lsn.0 - 8, "1"),
                 commit(b, 1),
             ];
-            write_lcr(dir.path(), header(5, sub, 0), &frames, (b.end_lsn.0, 0));
+            paths.push(write_lcr(
+                dir.path(),
+                header(seg, sub, 0),
+                &frames,
+                (b.end_lsn.0, 0),
+            ));
         }
+        assert_eq!(problems(&[dir.path().to_path_buf()]), Vec::<String>::new());
+        // The stream's second file gone, and with it the only sign of it but the third's
+        // header: nothing in the names shows a gap between 5/0 and 7/0.
+        std::fs::remove_file(&paths[1]).unwrap();
         let p = problems(&[dir.path().to_path_buf()]);
-        let missing = dir.path().join("0000000100000000000000050000000000000001");
         assert_eq!(p.len(), 1, "{p:?}");
-        assert!(
-            p[0].starts_with(&format!("{}: missing", missing.display())),
-            "{p:?}"
+        assert_eq!(
+            p[0],
+            format!(
+                "{}: missing: 0000000100000000000000070000000000000000 was written after it, but follows 0000000100000000000000050000000000000000 here",
+                paths[1].display()
+            )
         );
+        // The first file gone is no problem: retention removes files from the start.
+        std::fs::remove_file(&paths[0]).unwrap();
+        assert_eq!(problems(&[dir.path().to_path_buf()]), Vec::<String>::new());
     }
 
     #[test]
@@ -1843,9 +1853,13 @@ mod tests {
         // The continuation gone: 3/0 is followed by segment 4.
         std::fs::remove_file(&paths[1]).unwrap();
         let p = problems(&[dir.path().to_path_buf()]);
-        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p.len(), 2, "{p:?}");
         assert!(
-            p[0].starts_with(&format!(
+            p[0].starts_with(&format!("{}: missing", paths[1].display())),
+            "{p:?}"
+        );
+        assert!(
+            p[1].starts_with(&format!(
                 "{}: flagged CONTINUES, but the next file",
                 paths[0].display()
             )),

@@ -1,5 +1,6 @@
 //! Reading LCR files: header, blocks, frames and trailer, every checksum checked.
 
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::format::{
@@ -32,6 +33,55 @@ pub struct LcrFile {
 }
 
 impl LcrFile {
+    /// A file's header (its checksum checked), trailer and size, read without the blocks
+    /// (the file's checksum, which covers them, is not checked).
+    pub fn read_ends(path: &Path) -> Result<(Header, Trailer, u64), LcrError> {
+        let io = |source| LcrError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let fmt = |source| LcrError::Format {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let size = f.metadata().map_err(io)?.len();
+        // The header's length is a u16.
+        let mut head = Vec::new();
+        (&mut f)
+            .take(u64::from(u16::MAX))
+            .read_to_end(&mut head)
+            .map_err(io)?;
+        let (header, header_len) = Header::decode(&head).map_err(fmt)?;
+        if size < (header_len + TRAILER_SIZE) as u64 {
+            return Err(LcrError::Invalid {
+                path: path.to_path_buf(),
+                what: format!(
+                    "no trailer at the end of the file ({size} bytes): the file is incomplete or truncated"
+                ),
+            });
+        }
+        let at = size - TRAILER_SIZE as u64;
+        let mut tail = vec![0; TRAILER_SIZE];
+        f.seek(SeekFrom::Start(at)).map_err(io)?;
+        f.read_exact(&mut tail).map_err(io)?;
+        // Offsets in errors are the file's, not the buffer's.
+        let trailer = Trailer::decode_body(&tail[..TRAILER_SIZE - 4], 0).map_err(|e| {
+            fmt(match e {
+                FormatError::Truncated { offset, len, what } => FormatError::Truncated {
+                    offset: offset + at as usize,
+                    len,
+                    what,
+                },
+                FormatError::Invalid { offset, what } => FormatError::Invalid {
+                    offset: offset + at as usize,
+                    what,
+                },
+            })
+        })?;
+        Ok((header, trailer, size))
+    }
+
     /// Reads a file and checks its header, trailer and whole-file checksum (frames are checked
     /// as they are read, or all at once by [`LcrFile::verify`]).
     pub fn open(path: &Path) -> Result<LcrFile, LcrError> {

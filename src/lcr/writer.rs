@@ -28,12 +28,13 @@ use super::LcrName;
 
 /// Where the stream stands: events before `resume_lsn` are written (and `resume_skip`
 /// changes of the transaction committing there); `restart_lsn` is where reading must start
-/// to produce what follows.
+/// to produce what follows; `commit_end` is the end LSN of the newest COMMIT written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
     pub resume_lsn: Lsn,
     pub resume_skip: u64,
     pub restart_lsn: Lsn,
+    pub commit_end: Lsn,
 }
 
 /// What every file of a stream carries in its header.
@@ -227,6 +228,8 @@ impl<'c> Writer<'c> {
             first_time: 0,
             last_time: 0,
             flags: if continued { FLAG_CONTINUED } else { 0 },
+            previous: self.last_name,
+            previous_commit_end: self.published_pos.unwrap_or(self.start_pos).commit_end,
         };
         let mut tmp =
             crate::durable::temp_file_for(&self.settings.dir.join(name.to_string()), 0o644)
@@ -369,6 +372,7 @@ impl<'c> Writer<'c> {
         file.trailer.resume_lsn = end.resume_lsn;
         file.trailer.resume_skip = end.resume_skip;
         file.trailer.restart_lsn = end.restart_lsn;
+        file.trailer.commit_end = end.commit_end;
         if continues {
             file.header.flags |= FLAG_CONTINUES;
         }
@@ -607,6 +611,7 @@ impl<'c> Writer<'c> {
             resume_lsn: txn.end_lsn,
             resume_skip: t.written,
             restart_lsn: txn.first_lsn.min(txn.restart_lsn),
+            commit_end: self.pos.commit_end,
         };
         self.block_frame_end().map_err(write_error)
     }
@@ -692,6 +697,12 @@ impl<'c> Plugin<'c> for Writer<'c> {
             resume_lsn: txn.end_next,
             resume_skip: 0,
             restart_lsn: txn.restart_lsn,
+            // A transaction with nothing written has no COMMIT frame a reader could know.
+            commit_end: if begun {
+                txn.end_next
+            } else {
+                self.pos.commit_end
+            },
         };
         if begun {
             self.block_frame_end().map_err(write_error)?;
@@ -723,6 +734,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
             resume_lsn: msg.lsn,
             resume_skip: 0,
             restart_lsn: msg.restart_lsn,
+            commit_end: self.pos.commit_end,
         };
         self.block_frame_end().map_err(write_error)
     }
