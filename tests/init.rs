@@ -1,75 +1,27 @@
 //! `pglcr init` with real servers: a source under write load (pgbench and transactions that
 //! commit just before, during and just after the snapshot) is seeded into a target; then
-//! archive → decode → ship (a copy of the LCR files) → apply, and the target equals the source,
+//! archive → decode → ship → apply, and the target equals the source,
 //! every transaction exactly once. Init killed at random points and rerun ends the same way.
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{is_root, pg_command, pglcr, run_ok, server_writable_tempdir, Cluster};
-
-fn conninfo(c: &Cluster) -> String {
-    format!(
-        "host={} port={} user=postgres dbname=postgres",
-        c.socket_dir().display(),
-        c.port
-    )
-}
+use support::pipeline::{apply, archive_now, archiving_cluster, conninfo, ship_new_files};
+use support::{pg_command, pglcr, run_ok, server_writable_tempdir, Cluster};
 
 /// A source archiving with `pglcr archive` into a directory of its own.
 struct Source {
     cluster: Cluster,
-    archive: PathBuf,
-    _dir: tempfile::TempDir,
+    archive: tempfile::TempDir,
 }
 
 fn source() -> Source {
-    let dir = server_writable_tempdir("pglcr-init-archive-");
-    let archive = dir.path().join("archive");
-    std::fs::create_dir(&archive).unwrap();
-    if is_root() {
-        run_ok(Command::new("chown").arg("postgres:postgres").arg(&archive));
-    }
-    let command = format!(
-        "'{} archive %p %f --to {}'",
-        env!("CARGO_BIN_EXE_pglcr"),
-        archive.display()
-    );
-    let cluster = Cluster::start(
-        &["--wal-segsize=1"],
-        &[
-            ("wal_level", "logical"),
-            ("archive_mode", "on"),
-            ("archive_command", &command),
-            ("max_connections", "40"),
-        ],
-    );
-    Source {
-        cluster,
-        archive,
-        _dir: dir,
-    }
-}
-
-/// Switches to a new segment and waits until everything before it is archived.
-fn switch_and_archive(s: &Source) {
-    let name = s.cluster.psql("SELECT pg_walfile_name(pg_switch_wal())");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let row = s
-            .cluster
-            .psql("SELECT coalesce(last_archived_wal, ''), failed_count FROM pg_stat_archiver");
-        let (last, failed) = row.split_once('|').unwrap();
-        assert_eq!(failed, "0", "archive_command failed");
-        if last.get(..24).is_some_and(|l| l >= name.as_str()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{name} not archived: {row}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let archive = server_writable_tempdir("pglcr-init-archive-");
+    let cluster = archiving_cluster(&[archive.path()], &[("max_connections", "40")]);
+    Source { cluster, archive }
 }
 
 /// A psql session running `sql` in the background.
@@ -111,30 +63,19 @@ fn init_cmd(source: &Cluster, spool: &Path, target: &Cluster) -> Command {
     c
 }
 
-/// decode → ship (copy the LCR files) → apply.
+/// decode → ship → apply.
 fn catch_up(s: &Source, spool: &Path, shipped: &Path, target: &Cluster) {
-    switch_and_archive(s);
+    archive_now(&s.cluster);
     let out = run_ok(
         pglcr()
             .args(["decode", "--spool"])
             .arg(spool)
             .arg("-p")
-            .arg(&s.archive),
+            .arg(s.archive.path()),
     );
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    for entry in std::fs::read_dir(spool).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
-            std::fs::copy(&path, shipped.join(&name)).unwrap();
-        }
-    }
-    run_ok(
-        pglcr()
-            .args(["apply", "--from"])
-            .arg(shipped)
-            .args(["-d", &conninfo(target)]),
-    );
+    assert!(ship_new_files(spool, "dr", shipped));
+    run_ok(&mut apply(shipped, target));
 }
 
 /// `pglcr apply` refuses a target whose init did not finish (marked in pglcr.init_state).
@@ -144,12 +85,7 @@ fn refuses_unfinished_init(target: &Cluster, shipped: &Path) {
         "INSERT INTO pglcr.init_state (origin, source_system_identifier, consistent_point) \
          VALUES ('{origin}', '0', '0/0')"
     ));
-    let out = pglcr()
-        .args(["apply", "--from"])
-        .arg(shipped)
-        .args(["-d", &conninfo(target)])
-        .output()
-        .unwrap();
+    let out = apply(shipped, target).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && stderr.contains("unfinished pglcr init"),
@@ -419,7 +355,7 @@ fn init_killed_at_random_points_reruns_to_a_correct_target() {
                 .args(["decode", "--spool"])
                 .arg(spool.path())
                 .arg("-p")
-                .arg(&s.archive)
+                .arg(s.archive.path())
                 .output()
                 .unwrap();
             assert_eq!(out.status.code(), Some(1));

@@ -9,10 +9,10 @@ mod support;
 
 use std::path::Path;
 
-use pglcr::lcr::LcrName;
+use pglcr::lcr::{LcrFile, LcrName};
 use pglcr::ship::state::DestinationState;
 use support::pipeline::{
-    apply, conninfo, file_names, lcr_names, ship_copy, table_text, target_for, Source,
+    apply, conninfo, file_names, lcr_names, ship, ship_new_files, table_text, target_for, Source,
 };
 use support::{pg_bin, pglcr, run_ok};
 
@@ -88,15 +88,15 @@ fn a_stalled_destination_keeps_its_files_until_it_catches_up() {
 
     workload(&source, 0);
     run_ok(&mut source.decode(sp));
-    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
     run_ok(&mut apply(dr1.path(), &target));
     let dr2_acked = acked(sp, "dr2");
 
     // dr2 stalls while the others go on.
     workload(&source, 1);
     run_ok(&mut source.decode(sp));
-    assert!(ship_copy(sp, "dr1", dr1.path(), None).unwrap() > 0);
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
     run_ok(&mut apply(dr1.path(), &target));
     let before = lcr_names(sp);
     let archived_before = file_names(source.archive.path());
@@ -203,8 +203,8 @@ fn a_stalled_destination_keeps_its_files_until_it_catches_up() {
     // consumer applies; then the files go.
     workload(&source, 2);
     run_ok(&mut source.decode(sp));
-    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
     assert_eq!(lcr_names(dr1.path()), lcr_names(dr2.path()));
     for n in lcr_names(dr1.path()) {
         assert!(
@@ -236,15 +236,25 @@ fn max_size_refuses_then_marks_the_stalled_destination_broken() {
     let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let sp = spool.path();
     let target = target_for(&source.cluster);
+    let dr2_target = target_for(&source.cluster);
     let spool_arg = sp.to_str().unwrap();
     let archive_arg = source.archive.path().to_str().unwrap();
 
+    // dr2 receives the first files and its consumer applies them; then dr2 stalls.
+    source
+        .cluster
+        .psql("INSERT INTO t SELECT -g, 'first', 0 FROM generate_series(1, 100) g");
+    source.archive_now();
+    run_ok(&mut source.decode(sp));
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
+    run_ok(&mut apply(dr2.path(), &dr2_target));
     workload(&source, 0);
     run_ok(&mut source.decode(sp));
-    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), Some(1)).unwrap();
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
     run_ok(&mut apply(dr1.path(), &target));
     let dr2_acked = acked(sp, "dr2");
+    let dr2_holds = lcr_names(dr2.path());
+    assert_eq!(dr2_holds.last(), Some(&dr2_acked));
     let lcr_before = lcr_names(sp);
 
     // The cap leaves room for the WAL the decoder needs, not for dr2's backlog.
@@ -279,6 +289,7 @@ fn max_size_refuses_then_marks_the_stalled_destination_broken() {
         .filter(|n| **n > dr2_acked)
         .cloned()
         .collect();
+    assert!(dr2_needs.len() > 1);
     assert_eq!(lcr_names(sp), dr2_needs, "only what dr2 has is removed");
     assert!(DestinationState::load(sp, "dr2")
         .unwrap()
@@ -308,15 +319,23 @@ fn max_size_refuses_then_marks_the_stalled_destination_broken() {
         .unwrap()
         .broken
         .unwrap();
-    assert!(
-        broken.starts_with(&format!(
-            "LCR file {} has already been removed by pglcr retain at",
-            dr2_needs[0]
-        )),
-        "{broken}"
+    let removed = format!(
+        "LCR file {} has already been removed by pglcr retain at",
+        dr2_needs[0]
     );
-    let err = ship_copy(sp, "dr2", dr2.path(), None).unwrap_err();
-    assert!(err.contains("has already been removed"), "{err}");
+    assert!(broken.starts_with(&removed), "{broken}");
+    // dr2's next run fails with that message and ships nothing.
+    let refused = ship(sp, "dr2", dr2.path()).output().unwrap();
+    let err = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "destination \"dr2\" of spool \"{spool_arg}\" is broken: {removed}"
+        )),
+        "{err}"
+    );
+    assert_eq!(lcr_names(dr2.path()), dr2_holds);
+    assert_eq!(acked(sp, "dr2"), dr2_acked);
     let st = pglcr()
         .args(["status", "--spool", spool_arg])
         .output()
@@ -331,9 +350,49 @@ fn max_size_refuses_then_marks_the_stalled_destination_broken() {
     // The decoder and dr1 go on.
     workload(&source, 1);
     run_ok(&mut source.decode(sp));
-    assert!(ship_copy(sp, "dr1", dr1.path(), None).unwrap() > 0);
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
     run_ok(&mut apply(dr1.path(), &target));
     assert_eq!(table_text(&source.cluster, "t"), table_text(&target, "t"));
+
+    // An operator who clears dr2's broken state (its acknowledgement file) has ship start it
+    // afresh: dr2 receives the files after the gap, and its consumer stops at the gap, naming
+    // the first missing file (each header names the file before it).
+    std::fs::remove_file(sp.join("ship").join("dr2.json")).unwrap();
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
+    let received: Vec<String> = lcr_names(dr2.path())
+        .into_iter()
+        .filter(|n| !dr2_holds.contains(n))
+        .collect();
+    assert_eq!(received, lcr_names(sp));
+    let after_gap = dr2.path().join(&received[0]);
+    let missing = LcrFile::open(&after_gap)
+        .unwrap()
+        .header
+        .previous
+        .unwrap()
+        .to_string();
+    assert_eq!(Some(&missing), dr2_needs.last(), "the newest removed file");
+    let applied_before = table_text(&dr2_target, "t");
+    let origin_before = dr2_target.psql("SELECT remote_lsn FROM pg_replication_origin_status");
+    let out = apply(dr2.path(), &dr2_target).output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "LCR file \"{}\" is missing: \"{}\" was written after it, but follows \"{}\" here",
+            dr2.path().join(&missing).display(),
+            after_gap.display(),
+            dr2.path().join(&dr2_acked).display()
+        )),
+        "{err}"
+    );
+    // Nothing past the gap was applied, though there was plenty to apply.
+    assert_eq!(table_text(&dr2_target, "t"), applied_before);
+    assert_eq!(
+        dr2_target.psql("SELECT remote_lsn FROM pg_replication_origin_status"),
+        origin_before
+    );
+    assert_ne!(table_text(&source.cluster, "t"), applied_before);
 }
 
 #[test]
@@ -388,27 +447,36 @@ impl Lcg {
     }
 }
 
-/// Runs `cmd`, killing it with SIGKILL after `kill_after_ms` when given; true when it ran to
-/// the end (then it must have succeeded).
-fn run_maybe_killed(cmd: &mut std::process::Command, kill_after_ms: Option<u64>) -> bool {
-    let Some(ms) = kill_after_ms else {
-        run_ok(cmd);
-        return true;
-    };
+/// Runs `cmd`, killing it with SIGKILL after `kill_after_ms` when given. Returns its exit
+/// status when it ran to the end (then it must be one of `ok`), None when it was killed.
+fn run_maybe_killed(
+    cmd: &mut std::process::Command,
+    kill_after_ms: Option<u64>,
+    ok: &[i32],
+    ctx: &str,
+) -> Option<i32> {
     let mut child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    if child.try_wait().unwrap().is_none() {
-        child.kill().unwrap();
-        child.wait().unwrap();
-        return false;
+    if let Some(ms) = kill_after_ms {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
     }
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{cmd:?}: {}", text(&out.stderr));
-    true
+    let code = out.status.code();
+    assert!(
+        code.is_some_and(|c| ok.contains(&c)),
+        "{ctx}: {cmd:?} ended with {}: {}",
+        out.status,
+        text(&out.stderr)
+    );
+    code
 }
 
 #[test]
@@ -439,11 +507,11 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
     source.archive_now();
     run_ok(&mut source.decode(sp));
     // Both destinations exist before anything is removed (a destination retention has never
-    // heard of cannot hold files back).
-    ship_copy(sp, "dr1", dr1.path(), Some(0)).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), Some(0)).unwrap();
+    // heard of cannot hold files back): ship records one with its first acknowledgement.
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
     let mut next_id = 101u64;
-    let (mut kills, mut removed_runs) = (0, 0);
+    let (mut kills, mut ship_kills, mut removed_runs) = (0, 0, 0);
     let mut log = Vec::new();
     for step in 0..45 {
         let op = rng.next(7);
@@ -468,17 +536,22 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
             }
             1 => {
                 let kill = (rng.next(2) == 0).then(|| rng.next(60));
-                if !run_maybe_killed(&mut source.decode(sp), kill) {
+                if run_maybe_killed(&mut source.decode(sp), kill, &[0], &ctx()).is_none() {
                     kills += 1;
                 }
             }
-            2 => {
-                ship_copy(sp, "dr1", dr1.path(), Some(1 + rng.next(6) as usize))
-                    .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
-            }
-            3 => {
-                ship_copy(sp, "dr2", dr2.path(), Some(1 + rng.next(6) as usize))
-                    .unwrap_or_else(|e| panic!("{}: {e}", ctx()));
+            // Each destination ships whatever is there when its turn comes, so they fall
+            // behind by different amounts; a kill leaves files unacknowledged or half written.
+            2 | 3 => {
+                let (name, dest) = if op == 2 {
+                    ("dr1", dr1.path())
+                } else {
+                    ("dr2", dr2.path())
+                };
+                let kill = (rng.next(2) == 0).then(|| rng.next(30));
+                if run_maybe_killed(&mut ship(sp, name, dest), kill, &[0, 3], &ctx()).is_none() {
+                    ship_kills += 1;
+                }
             }
             4 => {
                 let out = apply(dr1.path(), &target).output().unwrap();
@@ -499,7 +572,7 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
                     "--confirm",
                     "--quiet",
                 ]);
-                if run_maybe_killed(&mut cmd, kill) {
+                if run_maybe_killed(&mut cmd, kill, &[0], &ctx()).is_some() {
                     removed_runs += 1;
                 } else {
                     kills += 1;
@@ -510,8 +583,8 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
     // Everything catches up; every step still finds what it needs.
     source.archive_now();
     run_ok(&mut source.decode(sp));
-    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), None).unwrap();
+    ship_new_files(sp, "dr1", dr1.path());
+    ship_new_files(sp, "dr2", dr2.path());
     run_ok(&mut apply(dr1.path(), &target));
     run_ok(pglcr().args([
         "retain",
@@ -521,9 +594,13 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
         &spool_arg,
         "--confirm",
     ]));
+    eprintln!(
+        "seed {seed:#x}: ops {log:?}; {kills} kills of decode and retain, {ship_kills} of ship, \
+         {removed_runs} retain runs"
+    );
     assert!(
-        kills > 0 && removed_runs > 0,
-        "kills {kills}, retain runs {removed_runs}"
+        kills > 0 && ship_kills > 0 && removed_runs > 0,
+        "kills of decode and retain {kills}, of ship {ship_kills}, retain runs {removed_runs}"
     );
     assert_eq!(
         table_text(&source.cluster, "t"),
@@ -542,8 +619,10 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
     );
     let want = lcr_names(reference.path());
     assert!(want.len() > 5);
-    for dest in [dr1.path(), dr2.path()] {
+    for (name, dest) in [("dr1", dr1.path()), ("dr2", dr2.path())] {
         assert_eq!(lcr_names(dest), want, "seed {seed:#x}");
+        // What ship recorded there (its manifest) agrees with what is there.
+        run_ok(ship(sp, name, dest).arg("--verify"));
         for n in &want {
             assert!(
                 std::fs::read(dest.join(n)).unwrap()

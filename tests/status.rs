@@ -1,5 +1,6 @@
-//! `pglcr status` over real WAL (testdata/pg15-logical-big) decoded into a spool, with two
-//! destinations at different positions and an apply consumer acknowledging by file: every
+//! `pglcr status` over real WAL (testdata/pg15-logical-big) decoded into a spool as the archive
+//! grows, shipped with `pglcr ship` to two destinations at different positions, and an apply
+//! consumer acknowledging by file: every
 //! figure is checked against the LCR headers and the WAL, in the three formats; broken and
 //! unreadable stages make the exit status 1.
 
@@ -8,7 +9,7 @@ mod support;
 use std::path::Path;
 
 use pglcr::lcr::{self, LcrFile};
-use support::pipeline::ship_copy;
+use support::pipeline::{file_names, ship_new_files};
 use support::{pglcr, run_ok, testdata, unpack_wal};
 
 fn case() -> std::path::PathBuf {
@@ -33,19 +34,33 @@ fn positions_lags_and_holders_in_text_json_and_prometheus() {
     let spool = tempfile::tempdir().unwrap();
     let sp = spool.path();
     let start = std::fs::read_to_string(case().join("start-lsn")).unwrap();
-    run_ok(
-        support::decode_spool(sp, wal.path(), &case().join("catalog.json")).args([
-            "--start",
-            start.trim(),
-            "--max-lcr-size",
-            "64kB",
-        ]),
-    );
-    let files = lcr::list_dir(sp).unwrap();
-    assert!(files.len() > 10);
+    let decode = || {
+        run_ok(
+            support::decode_spool(sp, wal.path(), &case().join("catalog.json")).args([
+                "--start",
+                start.trim(),
+                "--max-lcr-size",
+                "64kB",
+            ]),
+        );
+    };
+    // The archive holds the first two segments when dr2 ships, all of them when dr1 does.
+    let held_back = tempfile::tempdir().unwrap();
+    let mut segments = file_names(wal.path());
+    for name in segments.split_off(2) {
+        std::fs::rename(wal.path().join(&name), held_back.path().join(&name)).unwrap();
+    }
+    decode();
     let (dr1, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    ship_copy(sp, "dr1", dr1.path(), None).unwrap();
-    ship_copy(sp, "dr2", dr2.path(), Some(3)).unwrap();
+    assert!(ship_new_files(sp, "dr2", dr2.path()));
+    let dr2_files = lcr::list_dir(sp).unwrap().len();
+    for name in file_names(held_back.path()) {
+        std::fs::rename(held_back.path().join(&name), wal.path().join(&name)).unwrap();
+    }
+    decode();
+    let files = lcr::list_dir(sp).unwrap();
+    assert!(files.len() > 10 && dr2_files < files.len());
+    assert!(ship_new_files(sp, "dr1", dr1.path()));
     // The consumer applied the first file's commit, not the big transaction after it.
     let applied = header(&files[0].1).last_lsn;
     let ack = sp.join("ack.json");
@@ -106,16 +121,20 @@ fn positions_lags_and_holders_in_text_json_and_prometheus() {
         (Some(0), Some(0))
     );
     assert_eq!(dest(1)["name"], "dr2");
-    assert_eq!(dest(1)["files_held"].as_u64(), Some(files.len() as u64 - 3));
-    let h3 = header(&files[2].1);
-    assert_eq!(dest(1)["position_file"], files[2].0.to_string());
+    assert_eq!(
+        dest(1)["files_held"].as_u64(),
+        Some((files.len() - dr2_files) as u64)
+    );
+    let (dr2_last, dr2_last_path) = &files[dr2_files - 1];
+    let h = header(dr2_last_path);
+    assert_eq!(dest(1)["position_file"], dr2_last.to_string());
     assert_eq!(
         dest(1)["lag_bytes"].as_u64(),
-        Some(newest.last_lsn.0 - h3.last_lsn.0)
+        Some(newest.last_lsn.0 - h.last_lsn.0)
     );
     assert_eq!(
         dest(1)["lag_seconds"].as_f64(),
-        Some((newest.last_time - h3.last_time) as f64 / 1e6)
+        Some((newest.last_time - h.last_time) as f64 / 1e6)
     );
     let c = &s["consumers"][0];
     assert_eq!(c["name"], "remote");
@@ -184,7 +203,7 @@ fn positions_lags_and_holders_in_text_json_and_prometheus() {
     assert!(
         prom.contains(&format!(
             "pglcr_ship_files_held{{spool=\"{spool_arg}\",destination=\"dr2\"}} {}",
-            files.len() - 3
+            files.len() - dr2_files
         )),
         "{prom}"
     );

@@ -1,13 +1,11 @@
-//! A real pipeline for retention tests: a source cluster archiving with `pglcr archive` as its
-//! archive_command, and shipping to directory destinations with acknowledgements saved exactly
-//! as `pglcr ship` saves them (`pglcr::ship::state`); `ship_copy` is the one place to swap for
-//! `pglcr ship` once it exists.
+//! A real pipeline for the pipeline tests: a source cluster archiving with `pglcr archive` as its
+//! archive_command, `pglcr ship` to directory destinations and `pglcr apply` into a target.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pglcr::lcr;
-use pglcr::ship::state::{self, DestinationState};
 
 use super::{pg_command, pglcr, run_ok, server_writable_tempdir, Cluster};
 
@@ -23,9 +21,48 @@ pub fn conninfo_db(c: &Cluster, dbname: &str) -> String {
     )
 }
 
-/// A source cluster (wal_level=logical, 1 MB segments) whose archive_command copies every
-/// segment with `pglcr archive` into `archive` (the directory retention manages) and `full`
-/// (an untouched copy, for reference runs).
+/// A cluster (wal_level=logical, 1 MB segments, and `settings`) whose archive_command copies
+/// every segment with `pglcr archive` into each of `archives`.
+pub fn archiving_cluster(archives: &[&Path], settings: &[(&str, &str)]) -> Cluster {
+    let bin = env!("CARGO_BIN_EXE_pglcr");
+    let command = archives
+        .iter()
+        .map(|a| format!("{bin} archive %p %f --to {}", a.display()))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    let command = format!("'{command}'");
+    let mut all = vec![
+        ("wal_level", "logical"),
+        ("archive_mode", "on"),
+        ("archive_command", command.as_str()),
+    ];
+    all.extend_from_slice(settings);
+    Cluster::start(&["--wal-segsize=1"], &all)
+}
+
+/// Switches to a new segment and waits until the archiver has archived the old one.
+pub fn archive_now(cluster: &Cluster) {
+    let wanted = cluster.psql("SELECT pg_walfile_name(pg_switch_wal() - 1)");
+    let t0 = Instant::now();
+    loop {
+        let row = cluster.psql(
+            "SELECT coalesce(last_archived_wal, '-') || ' ' || failed_count FROM pg_stat_archiver",
+        );
+        let (last, failed) = row.split_once(' ').unwrap();
+        assert_eq!(failed, "0", "archive_command failed; see the server log");
+        if last >= wanted.as_str() {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "segment {wanted} not archived after 60 s (last archived: {last})"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// An archiving cluster with `schema`, archiving into `archive` (the directory retention
+/// manages) and `full` (an untouched copy, for reference runs).
 pub struct Source {
     pub cluster: Cluster,
     pub archive: tempfile::TempDir,
@@ -40,20 +77,7 @@ impl Source {
     pub fn start(schema: &str) -> Source {
         let archive = server_writable_tempdir("pglcr-archive-");
         let full = server_writable_tempdir("pglcr-full-");
-        let bin = env!("CARGO_BIN_EXE_pglcr");
-        let command = format!(
-            "'{bin} archive %p %f --to {} && {bin} archive %p %f --to {}'",
-            archive.path().display(),
-            full.path().display()
-        );
-        let cluster = Cluster::start(
-            &["--wal-segsize=1"],
-            &[
-                ("wal_level", "logical"),
-                ("archive_mode", "on"),
-                ("archive_command", &command),
-            ],
-        );
+        let cluster = archiving_cluster(&[archive.path(), full.path()], &[]);
         cluster.psql_script(schema);
         let work = tempfile::tempdir().unwrap();
         let catalog = work.path().join("catalog.json");
@@ -74,77 +98,43 @@ impl Source {
         }
     }
 
-    /// Switches to a new segment and waits until the archiver has archived the old one.
     pub fn archive_now(&self) {
-        let wanted = self
-            .cluster
-            .psql("SELECT pg_walfile_name(pg_switch_wal() - 1)");
-        let t0 = Instant::now();
-        loop {
-            let row = self.cluster.psql(
-                "SELECT coalesce(last_archived_wal, '-') || ' ' || failed_count FROM pg_stat_archiver",
-            );
-            let (last, failed) = row.split_once(' ').unwrap();
-            assert_eq!(failed, "0", "archive_command failed; see the server log");
-            if last >= wanted.as_str() {
-                return;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(60),
-                "segment {wanted} not archived after 60 s (last archived: {last})"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        archive_now(&self.cluster);
     }
 
     /// `pglcr decode --spool` over the managed archive.
-    pub fn decode(&self, spool: &Path) -> std::process::Command {
+    pub fn decode(&self, spool: &Path) -> Command {
         let mut c = super::decode_spool(spool, self.archive.path(), &self.catalog);
         c.args(["--start", &self.start, "--max-lcr-size", "64kB"]);
         c
     }
 }
 
-/// Ships the spool's LCR files after the destination's acknowledged one to directory `dest`,
-/// at most `max_files` of them, as `pglcr ship` does: under the destination's lock, each file
-/// written durably under its final name, then acknowledged. A broken destination is refused
-/// with its reason. Returns how many files were shipped.
-pub fn ship_copy(
-    spool: &Path,
-    name: &str,
-    dest: &Path,
-    max_files: Option<usize>,
-) -> Result<usize, String> {
-    let _lock = state::lock(spool, name).map_err(|e| e.to_string())?;
-    // A new destination is saved before anything is copied: from then on retention keeps
-    // what it has not acknowledged.
-    let mut st = match DestinationState::load(spool, name).map_err(|e| e.to_string())? {
-        Some(st) => st,
-        None => {
-            let st = DestinationState::new(name, &dest.display().to_string());
-            st.save(spool).unwrap();
-            st
-        }
-    };
-    if let Some(reason) = &st.broken {
-        return Err(format!("destination \"{name}\" is broken: {reason}"));
+/// `pglcr ship --spool SPOOL --to DEST --name NAME`.
+pub fn ship(spool: &Path, name: &str, dest: &Path) -> Command {
+    let mut c = pglcr();
+    c.arg("ship")
+        .arg("--spool")
+        .arg(spool)
+        .arg("--to")
+        .arg(dest)
+        .args(["--name", name]);
+    c
+}
+
+/// Ships what destination `name` has not acknowledged: true when files were shipped (exit
+/// status 0), false when there was nothing to ship (3); anything else fails the test.
+pub fn ship_new_files(spool: &Path, name: &str, dest: &Path) -> bool {
+    let out = ship(spool, name, dest).output().unwrap();
+    match out.status.code() {
+        Some(0) => true,
+        Some(3) => false,
+        _ => panic!(
+            "pglcr ship to {name} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
     }
-    let acked = st.acked.as_deref().and_then(lcr::LcrName::parse);
-    let mut shipped = 0;
-    for (file, path) in lcr::list_dir(spool).unwrap() {
-        if acked.is_some_and(|a| file <= a) {
-            continue;
-        }
-        if max_files.is_some_and(|m| shipped >= m) {
-            break;
-        }
-        let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        pglcr::durable::write_file(&dest.join(file.to_string()), &bytes).unwrap();
-        st.acked = Some(file.to_string());
-        st.save(spool).unwrap();
-        shipped += 1;
-    }
-    Ok(shipped)
 }
 
 /// A target cluster with the source's schema and no rows.
@@ -156,7 +146,7 @@ pub fn target_for(source: &Cluster) -> Cluster {
 }
 
 /// `pglcr apply --from DIR` into the target.
-pub fn apply(from: &Path, target: &Cluster) -> std::process::Command {
+pub fn apply(from: &Path, target: &Cluster) -> Command {
     let mut c = pglcr();
     c.arg("apply")
         .arg("--from")
