@@ -1,8 +1,9 @@
 //! `pglcr retain` on a real pipeline: a source cluster archiving with `pglcr archive`,
-//! `pglcr decode --spool`, two ship destinations and `pglcr apply` of one of them into a real
-//! target. Retention keeps what a stalled destination needs and says so, lets it go once the
-//! destination caught up, refuses a size cap that would lose it, and with
-//! --allow-consumer-loss marks it broken while the other one goes on. As
+//! `pglcr decode --spool`, `pglcr ship` to two destinations and `pglcr apply` of one of them
+//! into a real target. Retention keeps what a stalled destination needs and says so, lets it go
+//! once the destination caught up, refuses a size cap that would lose it, and with
+//! --allow-consumer-loss marks it broken (its next ship fails saying so, and files shipped to
+//! it past the gap are refused by apply) while the other one goes on. As
 //! archive_cleanup_command it removes what pg_archivecleanup removes.
 
 mod support;
@@ -356,7 +357,7 @@ fn max_size_refuses_then_marks_the_stalled_destination_broken() {
 
     // An operator who clears dr2's broken state (its acknowledgement file) has ship start it
     // afresh: dr2 receives the files after the gap, and its consumer stops at the gap, naming
-    // the first missing file (each header names the file before it).
+    // the file the first one after it follows (each header names the file written before it).
     std::fs::remove_file(sp.join("ship").join("dr2.json")).unwrap();
     assert!(ship_new_files(sp, "dr2", dr2.path()));
     let received: Vec<String> = lcr_names(dr2.path())
@@ -656,23 +657,35 @@ fn interval_mode_runs_again_until_stopped() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let t0 = std::time::Instant::now();
-    while seg(1).exists() {
-        assert!(t0.elapsed().as_secs() < 10, "first run did not remove");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let stdout = child.stdout.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Each run reports when it is done, so the test waits for the report, not the unlink.
+    let removal_reported = |what: &str| loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("{what}"));
+        if line.starts_with("removed 1 files") {
+            return;
+        }
+    };
+    removal_reported("first run did not remove");
+    assert!(!seg(1).exists());
     // A file that appears later goes in a later run.
     std::fs::write(seg(2), b"").unwrap();
-    while seg(2).exists() {
-        assert!(t0.elapsed().as_secs() < 10, "no later run removed it");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    removal_reported("no later run removed it");
+    assert!(!seg(2).exists());
     assert!(
         child.try_wait().unwrap().is_none(),
         "the long-running mode ended"
     );
     child.kill().unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(text(&out.stdout).matches("removed").count() >= 2);
+    child.wait().unwrap();
     assert!(seg(5).exists());
 }
