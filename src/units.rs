@@ -40,9 +40,11 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "min" => 60_000_000,
         "h" => 3_600_000_000,
         "d" => 86_400_000_000,
-        u => return Err(format!(
+        u => {
+            return Err(format!(
             "invalid duration unit \"{u}\" in \"{text}\": valid units are us, ms, s, min, h and d"
-        )),
+        ))
+        }
     };
     n.checked_mul(micros)
         .map(std::time::Duration::from_micros)
