@@ -107,10 +107,32 @@ pub enum Command {
                       may not use origins (or with --progress table), in the table \
                       pglcr.apply_progress. A rerun continues after the recorded position.\n\n\
                       Rows are found by their replica identity (primary key, identity index, or \
-                      the whole old row for FULL). Triggers and rules do not fire \
+                      the whole old row for FULL); a table without one (identity NOTHING, or no \
+                      key) gets inserts only, its updates and deletes are logged in \
+                      pglcr.conflicts and counted as unkeyed. Triggers and rules do not fire \
                       (session_replication_role = replica). Conflicts are handled per \
-                      --on-conflict and logged in pglcr.conflicts; counters are kept in \
-                      pglcr.apply_stats (--stats shows them). A deadlock or serialization \
+                      --on-conflict and --conflict-config and logged in pglcr.conflicts (time, \
+                      origin, source xid and commit LSN, relation, kind, resolution, key, local \
+                      and remote rows); counters are kept in pglcr.apply_stats (--stats shows \
+                      them). last_update_wins compares the commit time of the local row \
+                      (pg_xact_commit_timestamp_origin(xmin), so the target needs \
+                      track_commit_timestamp = on) with the source commit time: the later wins, \
+                      a tie goes to the node whose name sorts last (the target's own changes \
+                      count as node pglcr_<its system identifier>_<its database oid>).\n\n\
+                      Conflict config file (--conflict-config): one line per table, a \
+                      [schema.]table pattern (as --tables) then KIND=POLICY items; # starts a \
+                      comment. The first line matching a table gives its policies; kinds it does \
+                      not name keep the --on-conflict defaults. Example:\n  \
+                      public.accounts  insert_exists=last_update_wins update_origin_differs=last_update_wins\n  \
+                      audit.*          insert_exists=skip delete_missing=error\n\n\
+                      With --follow, apply waits for new files at the end of the files (a \
+                      transaction continued in a file not yet arrived waits too; a file being \
+                      shipped is not read before it has its final name) and runs until SIGTERM \
+                      or SIGINT, which stop it between target transactions with its progress \
+                      saved (exit status 0), as a service manager expects. In origin mode commits \
+                      are asynchronous (synchronous_commit = off, as in PostgreSQL's apply \
+                      worker): a commit lost in a crash of the target loses its progress with it \
+                      and is applied again. A deadlock or serialization \
                       failure retries the transaction; any other error stops with a message \
                       naming the LCR file, source transaction, commit LSN, relation and row, \
                       with nothing of that transaction applied.\n\n\
@@ -119,6 +141,7 @@ pub enum Command {
         after_help = "Examples:\n  pglcr apply --from /spool -d 'host=dr1 dbname=sales'\n  \
                       pglcr apply --from /spool -d sales --on-conflict insert_exists=update --group-commit 100\n  \
                       pglcr apply --from /spool -d sales --until '2026-11-22 04:00:00+00'\n  \
+                      pglcr apply --from /spool -d sales --follow --apply-delay 1h\n  \
                       pglcr apply -d sales --stats"
     )]
     Apply(ApplyArgs),
@@ -590,11 +613,30 @@ pub struct ApplyArgs {
     #[arg(long = "progress", value_enum)]
     pub progress: Option<ProgressArg>,
 
-    /// Conflict policy KIND=POLICY (repeatable): insert_exists=error|skip|update (default
-    /// error), update_missing=skip|insert|error (default skip), delete_missing=skip|error
-    /// (default skip)
+    /// Conflict policy KIND=POLICY (repeatable): insert_exists=error|skip|update|
+    /// last_update_wins (default error), update_missing=skip|insert|error (default skip),
+    /// delete_missing=skip|error (default skip), update_origin_differs=apply|last_update_wins
+    /// (an update of a row last written by another origin or on the target; default apply)
     #[arg(long = "on-conflict", value_name = "KIND=POLICY", action = ArgAction::Append)]
     pub on_conflict: Vec<String>,
+
+    /// Per-table conflict policies: lines of "[schema.]table KIND=POLICY ..." overriding
+    /// --on-conflict for the tables they match (first matching line)
+    #[arg(long = "conflict-config", value_name = "FILE")]
+    pub conflict_config: Option<PathBuf>,
+
+    /// Apply a transaction only once its source commit is at least DURATION old (a delayed
+    /// replica; 30s, 5min, 1h, 1d). Without --follow, stop at the first younger one
+    #[arg(long = "apply-delay", value_name = "DURATION")]
+    pub apply_delay: Option<String>,
+
+    /// At the end of the files, wait for new ones and apply them, until SIGTERM or SIGINT
+    #[arg(long = "follow")]
+    pub follow: bool,
+
+    /// How often --follow looks for new files
+    #[arg(long = "poll-interval", value_name = "DURATION", default_value = "1s")]
+    pub poll_interval: String,
 
     /// Stop after the last transaction committed at or before this LSN or time
     /// ("2026-11-22 04:00:00+00")

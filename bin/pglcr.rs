@@ -251,10 +251,16 @@ fn parse_until(s: &str) -> Result<pglcr::apply::Until, String> {
     Ok(Until::Time(ts.as_microsecond() - PG_EPOCH_UNIX_US))
 }
 
+/// A commit time (µs since 2000-01-01 UTC) as PostgreSQL prints a timestamptz in UTC.
+fn pg_time_text(pg_us: i64) -> String {
+    const PG_EPOCH_UNIX_US: i64 = 946_684_800_000_000;
+    jiff::Timestamp::from_microsecond(pg_us + PG_EPOCH_UNIX_US)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S%.f+00").to_string())
+        .unwrap_or_else(|_| format!("{pg_us} µs after 2000-01-01"))
+}
+
 fn run_apply(args: cli::ApplyArgs) -> ExitCode {
-    use pglcr::apply::{
-        self, DeleteMissing, InsertExists, Policies, ProgressMode, Request, UpdateMissing,
-    };
+    use pglcr::apply::{self, ConflictConfig, Policies, ProgressMode, Request, Stopped};
     let opts = ConnOptions {
         dbname: args.conn.dbname.clone(),
         host: args.conn.host.clone(),
@@ -282,20 +288,13 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
     let parsed = (|| -> Result<Request, String> {
         let mut policies = Policies::default();
         for item in &args.on_conflict {
-            let bad = || format!("invalid --on-conflict \"{item}\"");
-            let (kind, policy) = item.split_once('=').ok_or_else(bad)?;
-            match (kind, policy) {
-                ("insert_exists", "error") => policies.insert_exists = InsertExists::Error,
-                ("insert_exists", "skip") => policies.insert_exists = InsertExists::Skip,
-                ("insert_exists", "update") => policies.insert_exists = InsertExists::Update,
-                ("update_missing", "skip") => policies.update_missing = UpdateMissing::Skip,
-                ("update_missing", "insert") => policies.update_missing = UpdateMissing::Insert,
-                ("update_missing", "error") => policies.update_missing = UpdateMissing::Error,
-                ("delete_missing", "skip") => policies.delete_missing = DeleteMissing::Skip,
-                ("delete_missing", "error") => policies.delete_missing = DeleteMissing::Error,
-                _ => return Err(format!("{}: kinds and policies are insert_exists=error|skip|update, update_missing=skip|insert|error, delete_missing=skip|error", bad())),
-            }
+            policies
+                .set(item)
+                .map_err(|e| format!("--on-conflict: {e}"))?;
         }
+        let duration = |option: &str, text: &str| {
+            pglcr::units::parse_duration(text).map_err(|e| format!("{option}: {e}"))
+        };
         Ok(Request {
             from: args.from.clone().ok_or("--from LCRDIR is required")?,
             target: target.clone(),
@@ -305,7 +304,18 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
                 cli::ProgressArg::Table => ProgressMode::Table,
             }),
             policies,
+            conflict_config: match &args.conflict_config {
+                Some(path) => ConflictConfig::read(path)?,
+                None => ConflictConfig::default(),
+            },
             until: args.until.as_deref().map(parse_until).transpose()?,
+            apply_delay: args
+                .apply_delay
+                .as_deref()
+                .map(|d| duration("--apply-delay", d))
+                .transpose()?,
+            follow: args.follow,
+            poll_interval: duration("--poll-interval", &args.poll_interval)?,
             group_commit: args.group_commit,
             dry_run: args.dry_run,
             tables: apply::TableFilter::new(&args.tables, &args.exclude_tables),
@@ -315,6 +325,9 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
         Ok(r) => r,
         Err(msg) => return usage_error("apply", msg),
     };
+    if !request.dry_run {
+        apply::stop_on_signals();
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = apply::run(&request, &mut out);
@@ -343,7 +356,16 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
                 s.from,
                 s.to,
                 s.origin,
-                if s.stopped_at_until { "; stopped at --until" } else { "" }
+                match s.stopped {
+                    Some(Stopped::Until) => "; stopped at --until".to_string(),
+                    Some(Stopped::Delay(time)) => format!(
+                        "; stopped at a transaction committed at {}, less than --apply-delay {} ago",
+                        pg_time_text(time),
+                        args.apply_delay.as_deref().unwrap_or_default()
+                    ),
+                    Some(Stopped::Signal) => "; stopped by a signal".to_string(),
+                    None => String::new(),
+                }
             );
             ExitCode::SUCCESS
         }

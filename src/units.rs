@@ -1,5 +1,7 @@
-//! Sizes as PostgreSQL settings spell them: a number with an optional unit `B`, `kB`, `MB`,
-//! `GB` or `TB` (powers of 1024, case as PostgreSQL accepts it).
+//! Sizes and durations as PostgreSQL settings spell them: a number with an optional unit,
+//! `B`, `kB`, `MB`, `GB` or `TB` for sizes (powers of 1024), `us`, `ms`, `s`, `min`, `h` or `d`
+//! for durations (milliseconds without one, as `recovery_min_apply_delay`); case as PostgreSQL
+//! accepts it.
 
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -24,6 +26,31 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size \"{text}\" is too large"))
 }
 
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        format!("invalid duration \"{text}\": expected a number with an optional unit")
+    })?;
+    let micros: u64 = match unit.trim() {
+        "us" => 1,
+        "" | "ms" => 1_000,
+        "s" => 1_000_000,
+        "min" => 60_000_000,
+        "h" => 3_600_000_000,
+        "d" => 86_400_000_000,
+        u => {
+            return Err(format!(
+            "invalid duration unit \"{u}\" in \"{text}\": valid units are us, ms, s, min, h and d"
+        ))
+        }
+    };
+    n.checked_mul(micros)
+        .map(std::time::Duration::from_micros)
+        .ok_or_else(|| format!("duration \"{text}\" is too long"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +64,18 @@ mod tests {
         assert!(parse_size("12mb").is_err());
         assert!(parse_size("MB").is_err());
         assert!(parse_size("99999999999TB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5min"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1 h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("250"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("5m").is_err());
+        assert!(parse_duration("1S").is_err());
+        assert!(parse_duration("s").is_err());
     }
 }

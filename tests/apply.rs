@@ -29,6 +29,8 @@ CREATE TABLE wiped (id int PRIMARY KEY, v text);
 CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL);
 CREATE TABLE kv (id int PRIMARY KEY, v text);
 CREATE TABLE swap (id int PRIMARY KEY, email text UNIQUE);
+CREATE TABLE no_ident (id int PRIMARY KEY, v text);
+ALTER TABLE no_ident REPLICA IDENTITY NOTHING;
 ";
 
 const WORKLOAD: &str = "
@@ -126,7 +128,13 @@ struct Pipeline {
 
 /// A source that ran the workload, and its LCR files.
 fn pipeline(extra: &str) -> Pipeline {
-    let source = Cluster::start(&["--wal-segsize=1"], &[("wal_level", "logical")]);
+    pipeline_with(&[], extra)
+}
+
+fn pipeline_with(settings: &[(&str, &str)], extra: &str) -> Pipeline {
+    let mut all = vec![("wal_level", "logical")];
+    all.extend_from_slice(settings);
+    let source = Cluster::start(&["--wal-segsize=1"], &all);
     source.psql_script(SCHEMA);
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.json");
@@ -160,7 +168,11 @@ fn pipeline(extra: &str) -> Pipeline {
 
 /// A target with the source's schema and no rows.
 fn target_for(source: &Cluster) -> Cluster {
-    let target = Cluster::start(&[], &[]);
+    target_with(source, &[])
+}
+
+fn target_with(source: &Cluster, settings: &[(&str, &str)]) -> Cluster {
+    let target = Cluster::start(&[], settings);
     let dump = run_ok(
         pg_command("pg_dump")
             .args(["--schema-only", "-d", &conninfo(source)])
@@ -591,4 +603,274 @@ fn a_missing_lcr_file_stops_apply_before_the_gap() {
         "{err}"
     );
     assert_eq!(late.psql("SELECT count(*) FROM accounts"), "0");
+}
+
+/// Waits up to a minute for `done`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn sigterm(child: &std::process::Child) {
+    run_ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+}
+
+/// `--follow` applies files as shipping delivers them (each written under a temporary name,
+/// then renamed), a transaction spanning files waiting for the rest of it; SIGTERM stops it
+/// with exit status 0 and its progress saved, whether it is waiting or applying.
+#[test]
+fn follow_applies_files_as_they_arrive_and_stops_on_sigterm() {
+    let p = pipeline(&format!(
+        "{}INSERT INTO kv SELECT g, md5(g::text) || md5((g * 7)::text) \
+         FROM generate_series(1, 20000) g;",
+        small_transactions(300)
+    ));
+    let files = pglcr::lcr::list_dir(p.spool.path()).unwrap();
+    assert!(files.len() >= 4, "{} LCR files only", files.len());
+    let target = target_for(&p.source);
+    let shipped = tempfile::tempdir().unwrap();
+    let mut child = apply_cmd(shipped.path(), &target)
+        .args(["--follow", "--poll-interval", "50ms"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let kv_rows = p.source.psql("SELECT count(*) FROM kv");
+    for (i, (name, path)) in files.iter().enumerate() {
+        let partial = shipped.path().join(format!("{name}.partial"));
+        std::fs::copy(path, &partial).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        std::fs::rename(&partial, shipped.path().join(name.to_string())).unwrap();
+        if i + 1 < files.len() {
+            // The big transaction's rows show only once its last file is there.
+            std::thread::sleep(Duration::from_millis(150));
+            let kv = target.psql("SELECT count(*) FROM kv");
+            assert!(kv == "0" || kv == kv_rows, "{kv} rows of kv applied");
+        }
+    }
+    wait_for("apply --follow to apply every file", || {
+        target.psql("SELECT count(*) FROM kv") == kv_rows
+            && target.psql("SELECT n FROM counters") == "300"
+    });
+    assert!(child.try_wait().unwrap().is_none(), "apply --follow ended");
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("stopped by a signal"), "{err}");
+    assert_same_tables(&p.source, &target, "after apply --follow");
+    let out = run_ok(&mut apply_cmd(shipped.path(), &target));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("applied 0 transactions"), "{err}");
+
+    // Stopped while it applies: it stops between target transactions, and a rerun goes on
+    // from there, each transaction once.
+    let target = target_for(&p.source);
+    let child = apply_cmd(p.spool.path(), &target)
+        .arg("--follow")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("stopped by a signal"),
+        "{err}"
+    );
+    run_ok(&mut apply_cmd(p.spool.path(), &target));
+    assert_same_tables(&p.source, &target, "after a stop and a rerun");
+    assert_eq!(target.psql("SELECT n FROM counters"), "300");
+}
+
+/// `--apply-delay` applies a transaction only once its source commit is old enough: without
+/// --follow, the run stops at the first younger one; with it, apply waits.
+#[test]
+fn apply_delay_keeps_the_target_behind_the_source() {
+    let on = [("track_commit_timestamp", "on")];
+    let p = pipeline_with(&on, "");
+    let target = target_with(&p.source, &on);
+    let out = run_ok(apply_cmd(p.spool.path(), &target).args(["--apply-delay", "1h"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("applied 0 transactions") && err.contains("less than --apply-delay 1h ago"),
+        "{err}"
+    );
+    assert_eq!(target.psql("SELECT count(*) FROM accounts"), "0");
+
+    let child = apply_cmd(p.spool.path(), &target)
+        .args([
+            "--apply-delay",
+            "3s",
+            "--follow",
+            "--poll-interval",
+            "100ms",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The workload's first transaction inserts the accounts; row 1 is never changed after.
+    let inserted: f64 = p
+        .source
+        .psql(
+            "SELECT extract(epoch FROM pg_xact_commit_timestamp(xmin)) FROM accounts WHERE id = 1",
+        )
+        .parse()
+        .unwrap();
+    let source_rows = p.source.psql("SELECT count(*) FROM accounts");
+    wait_for("the delayed apply", || {
+        let rows = target.psql("SELECT count(*) FROM accounts");
+        // Read after the rows: they were applied before this time.
+        let now: f64 = p
+            .source
+            .psql("SELECT extract(epoch FROM clock_timestamp())")
+            .parse()
+            .unwrap();
+        assert!(
+            rows == "0" || now - inserted >= 3.0,
+            "{rows} accounts applied {} s after their source commit",
+            now - inserted
+        );
+        rows == source_rows
+    });
+    sigterm(&child);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_same_tables(&p.source, &target, "after the delayed apply");
+}
+
+/// Last update wins by commit time, per table from a conflict config file; the other tables
+/// keep the --on-conflict defaults until the file names them.
+#[test]
+fn last_update_wins_per_table_from_a_conflict_config() {
+    let on = [("track_commit_timestamp", "on")];
+    let source = Cluster::start(
+        &["--wal-segsize=1"],
+        &[("wal_level", "logical"), ("track_commit_timestamp", "on")],
+    );
+    source.psql_script(SCHEMA);
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    run_ok(
+        pglcr()
+            .args(["catalog", "export", "-d", &conninfo(&source), "-o"])
+            .arg(&catalog),
+    );
+    let start =
+        source.psql("SELECT lsn FROM pg_create_logical_replication_slot('s', 'test_decoding')");
+    let target = target_with(&source, &on);
+    // Each statement its own transaction, local and remote ones interleaved in time.
+    target.psql("INSERT INTO kv VALUES (1, 'local, older')");
+    source.psql("INSERT INTO kv VALUES (1, 'remote, newer')");
+    source.psql("INSERT INTO kv VALUES (2, 'remote, older')");
+    source.psql("INSERT INTO kv VALUES (3, 'remote 3')");
+    source.psql("UPDATE kv SET v = 'remote 3, updated' WHERE id = 3");
+    source.psql("INSERT INTO kv VALUES (4, 'remote 4')");
+    source.psql("UPDATE kv SET v = 'remote 4, updated' WHERE id = 4");
+    source.psql("INSERT INTO swap VALUES (10, 'remote')");
+    target.psql("INSERT INTO kv VALUES (2, 'local, newer')");
+    target.psql("INSERT INTO kv VALUES (3, 'local 3, newer')");
+    target.psql("INSERT INTO swap VALUES (10, 'local')");
+    source.psql("UPDATE kv SET v = 'remote 2, updated later' WHERE id = 2");
+    let end = source.psql("SELECT pg_current_wal_insert_lsn()");
+    source.psql("SELECT pg_switch_wal()");
+    let spool = tempfile::tempdir().unwrap();
+    run_ok(
+        support::decode_spool(spool.path(), &source.wal_dir(), &catalog)
+            .args(["--start", &start, "--end", &end]),
+    );
+    let config = dir.path().join("conflicts.conf");
+    std::fs::write(
+        &config,
+        "# last update wins for kv only\n\
+         public.kv  insert_exists=last_update_wins update_origin_differs=last_update_wins\n",
+    )
+    .unwrap();
+    let with_config = |target: &Cluster| {
+        let mut c = apply_cmd(spool.path(), target);
+        c.arg("--conflict-config").arg(&config);
+        c
+    };
+
+    // Without commit timestamps on the target: a clear error, nothing applied.
+    let untracked = target_for(&source);
+    let out = with_config(&untracked).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("track_commit_timestamp = off"), "{err}");
+    assert_eq!(untracked.psql("SELECT count(*) FROM kv"), "0");
+
+    // swap keeps the default insert_exists=error.
+    let out = with_config(&target).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("insert_exists") && err.contains("\"swap\""),
+        "{err}"
+    );
+    std::fs::write(
+        &config,
+        "public.kv  insert_exists=last_update_wins update_origin_differs=last_update_wins\n\
+         swap insert_exists=skip\n",
+    )
+    .unwrap();
+    run_ok(&mut with_config(&target));
+    assert_eq!(
+        target.psql("SELECT string_agg(id || ': ' || v, ', ' ORDER BY id) FROM kv"),
+        "1: remote, newer, 2: remote 2, updated later, 3: local 3, newer, 4: remote 4, updated"
+    );
+    assert_eq!(target.psql("SELECT email FROM swap WHERE id = 10"), "local");
+    assert_eq!(
+        target.psql(
+            "SELECT string_agg(kind || ' ' || resolution || ' ' || (key->>'id'), ', ' ORDER BY id) \
+             FROM pglcr.conflicts"
+        ),
+        "insert_exists apply_remote 1, insert_exists keep_local 2, insert_exists keep_local 3, \
+         update_origin_differs keep_local 3, insert_exists skip 10, \
+         update_origin_differs apply_remote 2"
+    );
+    assert_eq!(
+        target.psql(
+            "SELECT local_row->>'v' || ' / ' || (remote_row->>'v') FROM pglcr.conflicts \
+             WHERE kind = 'update_origin_differs' AND resolution = 'keep_local'"
+        ),
+        "local 3, newer / remote 3, updated"
+    );
+}
+
+/// A table with REPLICA IDENTITY NOTHING gets its inserts; its updates and deletes cannot
+/// find their rows, and are logged and counted instead.
+#[test]
+fn identity_nothing_gets_inserts_only_and_the_rest_is_reported() {
+    let p = pipeline(
+        "INSERT INTO no_ident VALUES (1, 'a'), (2, 'b');
+         UPDATE no_ident SET v = 'c' WHERE id = 1;
+         DELETE FROM no_ident WHERE id = 2;",
+    );
+    let target = target_for(&p.source);
+    let out = run_ok(&mut apply_cmd(p.spool.path(), &target));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("2 conflicts"), "{err}");
+    assert_eq!(
+        target.psql("SELECT string_agg(id || v, ',' ORDER BY id) FROM no_ident"),
+        "1a,2b"
+    );
+    assert_eq!(
+        target.psql(
+            "SELECT string_agg(kind || ' ' || resolution || ' ' || relation, ', ' ORDER BY id) \
+             FROM pglcr.conflicts"
+        ),
+        "update_without_key skip \"public\".\"no_ident\", \
+         delete_without_key skip \"public\".\"no_ident\""
+    );
+    assert_eq!(target.psql("SELECT unkeyed FROM pglcr.apply_stats"), "2");
 }

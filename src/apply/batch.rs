@@ -23,6 +23,9 @@ use crate::lcr::format::{Datum, RelationInfo};
 pub(super) struct SetStatement<'a> {
     pub key: StatementKey,
     pub sql: String,
+    /// The same for one row, with one `text` parameter per column: planned for one row (an
+    /// index lookup rather than a join with an array of unknown length).
+    pub single_sql: String,
     pub columns: Vec<Vec<Option<&'a str>>>,
     pub rows: u64,
 }
@@ -154,7 +157,7 @@ impl<'a> Plan<'a> {
         shape: StatementKey,
         keys: &[Vec<u8>],
         rows: &[&'a [Datum]],
-        sql: fn(&RelationInfo, &StatementKey) -> String,
+        sql: fn(&RelationInfo, &StatementKey, bool) -> String,
         whole: bool,
     ) -> Result<(), NotBatchable> {
         let level = keys
@@ -169,7 +172,8 @@ impl<'a> Plan<'a> {
         let index = *self.open.entry((level, shape.clone())).or_insert_with(|| {
             let columns = shape.set.iter().chain(&shape.by).filter(|c| **c).count();
             steps.push(Step::Set(SetStatement {
-                sql: sql(rel, &shape),
+                sql: sql(rel, &shape, false),
+                single_sql: sql(rel, &shape, true),
                 key: shape.clone(),
                 columns: vec![Vec::new(); columns],
                 rows: 0,
@@ -246,18 +250,27 @@ fn row_key(rel: &RelationInfo, row: &[Datum]) -> Option<Vec<u8>> {
     Some(key)
 }
 
-/// `unnest($1, $2, …) AS pglcr_v(c1, c2, …)` over `n` text arrays.
-fn unnest(n: usize) -> String {
+/// `unnest($1, $2, …) AS pglcr_v(c1, c2, …)` over `n` text arrays, or for a single row
+/// `(VALUES ($1, $2, …)) AS pglcr_v(c1, c2, …)` over `n` texts.
+fn unnest(n: usize, single: bool) -> String {
     let params: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     let names: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
-    format!(
-        "unnest({}) AS pglcr_v({})",
-        params.join(", "),
-        names.join(", ")
-    )
+    if single {
+        format!(
+            "(VALUES ({})) AS pglcr_v({})",
+            params.join(", "),
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "unnest({}) AS pglcr_v({})",
+            params.join(", "),
+            names.join(", ")
+        )
+    }
 }
 
-fn insert_set_sql(rel: &RelationInfo, shape: &StatementKey) -> String {
+fn insert_set_sql(rel: &RelationInfo, shape: &StatementKey, single: bool) -> String {
     let cols: Vec<_> = rel
         .columns
         .iter()
@@ -279,7 +292,11 @@ fn insert_set_sql(rel: &RelationInfo, shape: &StatementKey) -> String {
             c.type_name
         );
     }
-    let _ = write!(sql, " FROM {} ON CONFLICT DO NOTHING", unnest(cols.len()));
+    let _ = write!(
+        sql,
+        " FROM {} ON CONFLICT DO NOTHING",
+        unnest(cols.len(), single)
+    );
     sql
 }
 
@@ -303,7 +320,7 @@ fn push_match(sql: &mut String, rel: &RelationInfo, by: &[bool], first: usize) {
     }
 }
 
-fn update_set_sql(rel: &RelationInfo, shape: &StatementKey) -> String {
+fn update_set_sql(rel: &RelationInfo, shape: &StatementKey, single: bool) -> String {
     let mut sql = format!("UPDATE ONLY {} AS pglcr_t SET ", qualified(rel));
     let set = rel.columns.iter().zip(&shape.set).filter(|(_, s)| **s);
     let mut n = 0;
@@ -319,17 +336,17 @@ fn update_set_sql(rel: &RelationInfo, shape: &StatementKey) -> String {
         n = i + 1;
     }
     let keys = shape.by.iter().filter(|b| **b).count();
-    let _ = write!(sql, " FROM {}", unnest(n + keys));
+    let _ = write!(sql, " FROM {}", unnest(n + keys, single));
     push_match(&mut sql, rel, &shape.by, n + 1);
     sql
 }
 
-fn delete_set_sql(rel: &RelationInfo, shape: &StatementKey) -> String {
+fn delete_set_sql(rel: &RelationInfo, shape: &StatementKey, single: bool) -> String {
     let keys = shape.by.iter().filter(|b| **b).count();
     let mut sql = format!(
         "DELETE FROM ONLY {} AS pglcr_t USING {}",
         qualified(rel),
-        unnest(keys)
+        unnest(keys, single)
     );
     push_match(&mut sql, rel, &shape.by, 1);
     sql

@@ -9,7 +9,7 @@ use super::stream::SourceTxn;
 /// letters folded to lower case, double quotes keeping text as it is. Without a schema, it
 /// matches the table in any schema.
 #[derive(Clone, Debug)]
-struct Pattern {
+pub(super) struct Pattern {
     schema: Option<Vec<Piece>>,
     table: Vec<Piece>,
 }
@@ -21,7 +21,7 @@ enum Piece {
     One,
 }
 
-fn parse(pattern: &str) -> Pattern {
+pub(super) fn parse(pattern: &str) -> Pattern {
     let mut parts: Vec<Vec<Piece>> = vec![Vec::new()];
     let mut quoted = false;
     let mut chars = pattern.chars().peekable();
@@ -57,7 +57,7 @@ fn matches(pieces: &[Piece], text: &[char]) -> bool {
 }
 
 impl Pattern {
-    fn matches(&self, rel: &RelationInfo) -> bool {
+    pub(super) fn matches(&self, rel: &RelationInfo) -> bool {
         let chars = |s: &str| s.chars().collect::<Vec<_>>();
         self.schema
             .as_ref()

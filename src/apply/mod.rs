@@ -8,9 +8,14 @@
 //! progress, or neither.
 
 mod batch;
+mod conflict;
 mod filter;
 pub mod stream;
 
+pub use conflict::{
+    ConflictConfig, DeleteMissing, InsertExists, Policies, UpdateMissing, UpdateOriginDiffers,
+    POLICY_HELP,
+};
 pub use filter::TableFilter;
 
 use std::collections::HashMap;
@@ -54,46 +59,6 @@ pub enum ApplyError {
     },
 }
 
-/// What to do with an INSERT whose key exists on the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InsertExists {
-    Error,
-    Skip,
-    Update,
-}
-
-/// What to do with an UPDATE whose row is missing on the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpdateMissing {
-    Skip,
-    Insert,
-    Error,
-}
-
-/// What to do with a DELETE whose row is missing on the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeleteMissing {
-    Skip,
-    Error,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policies {
-    pub insert_exists: InsertExists,
-    pub update_missing: UpdateMissing,
-    pub delete_missing: DeleteMissing,
-}
-
-impl Default for Policies {
-    fn default() -> Self {
-        Policies {
-            insert_exists: InsertExists::Error,
-            update_missing: UpdateMissing::Skip,
-            delete_missing: DeleteMissing::Skip,
-        }
-    }
-}
-
 /// How progress is kept on the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProgressMode {
@@ -119,8 +84,17 @@ pub struct Request {
     /// The replication origin (or progress row) name; default `pglcr_<sysid>_<dboid>`.
     pub origin: Option<String>,
     pub progress: Option<ProgressMode>,
+    /// The default conflict policies (`--on-conflict`).
     pub policies: Policies,
+    /// Per-table policies (`--conflict-config`).
+    pub conflict_config: ConflictConfig,
     pub until: Option<Until>,
+    /// Apply a transaction only once its source commit is this old (`--apply-delay`).
+    pub apply_delay: Option<std::time::Duration>,
+    /// Wait for new files at the end of the files, until asked to stop (`--follow`).
+    pub follow: bool,
+    /// How often `--follow` looks for new files.
+    pub poll_interval: std::time::Duration,
     /// Source transactions per target transaction.
     pub group_commit: usize,
     /// Print the SQL instead of running it.
@@ -153,7 +127,19 @@ pub struct Summary {
     pub to: Lsn,
     pub counters: Counters,
     pub last_commit_time: Option<i64>,
-    pub stopped_at_until: bool,
+    pub stopped: Option<Stopped>,
+}
+
+/// Why a run stopped before the end of the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// At the first transaction past `--until`.
+    Until,
+    /// At the first transaction younger than `--apply-delay`, committed at this time (µs since
+    /// 2000-01-01 UTC).
+    Delay(i64),
+    /// Asked to by SIGTERM or SIGINT.
+    Signal,
 }
 
 /// The SQL that sets up pglcr's objects on the target.
@@ -417,7 +403,13 @@ struct Applier {
     client: Client,
     origin: String,
     mode: ProgressMode,
-    policies: Policies,
+    defaults: Policies,
+    conflict_config: ConflictConfig,
+    /// The policies of each relation met, from the two above.
+    policies: FxHashMap<u32, Policies>,
+    /// This target's name in last-update-wins ties, as a source it would be named by default
+    /// (`pglcr_<system id>_<database oid>`); the rows it wrote itself carry no origin.
+    node: String,
     statements: HashMap<StatementKey, postgres::Statement>,
     counters: Counters,
     /// Counters not yet in `pglcr.apply_stats`.
@@ -429,7 +421,75 @@ struct Applier {
 
 const STATS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A row of the target as last-update-wins compares it.
+struct LocalVersion {
+    row: serde_json::Value,
+    /// Written by the target transaction open now (an earlier change of the same group).
+    ours: bool,
+    /// Its commit time (µs since 2000-01-01), when the target recorded one.
+    commit_time: Option<i64>,
+    /// The replication origin that wrote it; empty when written on the target itself.
+    origin: String,
+}
+
 impl Applier {
+    fn policies(&mut self, rel: &RelationInfo) -> Policies {
+        *self
+            .policies
+            .entry(rel.oid)
+            .or_insert_with(|| self.conflict_config.policies_for(self.defaults, rel))
+    }
+
+    /// The target's row with the key of `row`, locked, with the commit time and origin of
+    /// the transaction that wrote it.
+    fn local_version(
+        &mut self,
+        rel: &RelationInfo,
+        row: &[Datum],
+    ) -> Result<Option<LocalVersion>, postgres::Error> {
+        let by = identity(rel);
+        let mut sql = format!(
+            "SELECT to_jsonb(t)::text, age(t.xmin) = 0, \
+             ((extract(epoch FROM c.timestamp) - 946684800) * 1000000)::bigint, \
+             coalesce((SELECT roname FROM pg_replication_origin WHERE roident = c.roident), '') \
+             FROM ONLY {} t, pg_xact_commit_timestamp_origin(t.xmin) c",
+            qualified(rel)
+        );
+        let mut params = Vec::new();
+        push_where(&mut sql, rel, row, &by, &mut params);
+        sql.push_str(" LIMIT 1 FOR UPDATE OF t");
+        let types = vec![Type::TEXT; params.len()];
+        let stmt = self.client.prepare_typed(&sql, &types)?;
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        Ok(self.client.query_opt(&stmt, &refs)?.map(|r| LocalVersion {
+            row: r
+                .get::<_, Option<String>>(0)
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default(),
+            ours: r.get(1),
+            commit_time: r.get(2),
+            origin: r.get(3),
+        }))
+    }
+
+    /// Whether `txn`'s change replaces `local` under last update wins.
+    fn remote_wins(&self, local: &LocalVersion, txn: &SourceTxn) -> bool {
+        let local_node = if local.origin.is_empty() {
+            &self.node
+        } else {
+            &local.origin
+        };
+        conflict::remote_wins(
+            local.commit_time,
+            local_node,
+            txn.begin.commit_time,
+            &self.origin,
+        )
+    }
+
     /// Runs a change statement, prepared once per shape; returns the rows it touched.
     fn execute(&mut self, s: &Sql) -> Result<u64, postgres::Error> {
         let stmt = match self.statements.get(&s.key) {
@@ -551,8 +611,34 @@ impl Applier {
                 if n == 0 {
                     self.counters.insert_conflicts += 1;
                     let by = identity(rel);
-                    let local = self.local_row(rel, new).map_err(|e| db(rel, new, e))?;
-                    let resolution = match self.policies.insert_exists {
+                    let policy = self.policies(rel).insert_exists;
+                    let (local, remote_wins) = if policy == InsertExists::LastUpdateWins {
+                        match self.local_version(rel, new).map_err(|e| db(rel, new, e))? {
+                            Some(v) => (Some(v.row.clone()), Some(self.remote_wins(&v, txn))),
+                            None => (None, None),
+                        }
+                    } else {
+                        let local = self.local_row(rel, new).map_err(|e| db(rel, new, e))?;
+                        (local, None)
+                    };
+                    let resolution = match policy {
+                        // The insert met a unique index other than the identity: no row to
+                        // compare with.
+                        InsertExists::LastUpdateWins if remote_wins.is_none() => {
+                            return Err(fail(
+                                Some(rel),
+                                format!(
+                                    "insert_exists: the row {} conflicts with a row of another key on the target; last_update_wins compares rows of the same key only",
+                                    row_json(rel, new, None)
+                                ),
+                            ))
+                        }
+                        InsertExists::LastUpdateWins if remote_wins == Some(true) => {
+                            let sql = update_sql(rel, new, new);
+                            self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                            "apply_remote"
+                        }
+                        InsertExists::LastUpdateWins => "keep_local",
                         InsertExists::Error => {
                             return Err(fail(
                                 Some(rel),
@@ -595,12 +681,42 @@ impl Applier {
                     return self.unkeyed(txn, rel, "update", new);
                 }
                 let key_row = old.as_deref().unwrap_or(new);
+                let policies = self.policies(rel);
+                if policies.update_origin_differs == UpdateOriginDiffers::LastUpdateWins {
+                    let local = self
+                        .local_version(rel, key_row)
+                        .map_err(|e| db(rel, new, e))?;
+                    if let Some(v) = local.filter(|v| !v.ours && v.origin != self.origin) {
+                        self.counters.updates += 1;
+                        self.counters.update_conflicts += 1;
+                        let resolution = if self.remote_wins(&v, txn) {
+                            let sql = update_sql(rel, key_row, new);
+                            self.execute(&sql).map_err(|e| db(rel, new, e))?;
+                            "apply_remote"
+                        } else {
+                            "keep_local"
+                        };
+                        return self
+                            .log_conflict(
+                                txn,
+                                &Conflict {
+                                    relation: qualified(rel),
+                                    kind: "update_origin_differs",
+                                    resolution,
+                                    key: row_json(rel, key_row, Some(&by)),
+                                    local: Some(v.row),
+                                    remote: Some(row_json(rel, new, None)),
+                                },
+                            )
+                            .map_err(|e| db(rel, new, e));
+                    }
+                }
                 let sql = update_sql(rel, key_row, new);
                 let n = self.execute(&sql).map_err(|e| db(rel, new, e))?;
                 self.counters.updates += 1;
                 if n == 0 {
                     self.counters.update_conflicts += 1;
-                    let resolution = match self.policies.update_missing {
+                    let resolution = match policies.update_missing {
                         UpdateMissing::Error => {
                             return Err(fail(
                                 Some(rel),
@@ -643,7 +759,7 @@ impl Applier {
                 self.counters.deletes += 1;
                 if n == 0 {
                     self.counters.delete_conflicts += 1;
-                    if self.policies.delete_missing == DeleteMissing::Error {
+                    if self.policies(rel).delete_missing == DeleteMissing::Error {
                         return Err(fail(
                             Some(rel),
                             format!(
@@ -809,6 +925,15 @@ impl Applier {
         Ok(())
     }
 
+    /// Waits until what was committed is on disk on the target (commits are asynchronous in
+    /// origin mode): reading the origin's progress with flush does.
+    fn make_durable(&mut self) -> Result<(), ApplyError> {
+        if self.mode == ProgressMode::Origin {
+            self.position()?;
+        }
+        Ok(())
+    }
+
     /// Records progress and statistics in the open target transaction.
     fn record_progress(
         &mut self,
@@ -837,7 +962,10 @@ impl Applier {
         let mut total = Counters::default();
         let mut stats_in_sql = false;
         for group in groups {
-            let Some((plan, delta)) = plan_group(group, relations) else {
+            let mut checked = |rel: &RelationInfo| {
+                self.policies(rel).update_origin_differs == UpdateOriginDiffers::LastUpdateWins
+            };
+            let Some((plan, delta)) = plan_group(group, relations, &mut checked) else {
                 break;
             };
             sql.push_str("BEGIN;\n");
@@ -906,9 +1034,15 @@ impl Applier {
             batch::Step::Set(s) => s,
         };
         // Named prepared statements skip parsing and planning per execution; PREPARE is not
-        // transactional, so a failed query forgets them all (see above).
+        // transactional, so a failed query forgets them all (see above). A statement of one
+        // row takes plain values (another shape), planned as a one-row lookup.
+        let single = statement.rows == 1;
+        let mut key = statement.key.clone();
+        if single {
+            key.op = key.op.to_ascii_lowercase();
+        }
         let next_id = self.prepared.len();
-        let name = match self.prepared.get(&statement.key) {
+        let name = match self.prepared.get(&key) {
             Some(name) => name.clone(),
             None => {
                 let name = format!("pglcr_{next_id}");
@@ -917,11 +1051,15 @@ impl Applier {
                     prepare,
                     "PREPARE {name} ({}bigint) AS WITH pglcr_w AS ({} RETURNING 1) \
                      SELECT pglcr.expect_rows(count(*), ${}) FROM pglcr_w;",
-                    "text[], ".repeat(n),
-                    statement.sql,
+                    if single { "text, " } else { "text[], " }.repeat(n),
+                    if single {
+                        &statement.single_sql
+                    } else {
+                        &statement.sql
+                    },
                     n + 1
                 );
-                self.prepared.insert(statement.key.clone(), name.clone());
+                self.prepared.insert(key, name.clone());
                 name
             }
         };
@@ -929,7 +1067,14 @@ impl Applier {
         sql.push_str(&name);
         sql.push('(');
         for column in &statement.columns {
-            batch::push_text_array(sql, column);
+            if single {
+                match column[0] {
+                    Some(v) => sql.push_str(&literal(v)),
+                    None => sql.push_str("NULL"),
+                }
+            } else {
+                batch::push_text_array(sql, column);
+            }
             sql.push_str(", ");
         }
         let _ = writeln!(sql, "{});", statement.rows);
@@ -942,10 +1087,11 @@ impl Applier {
 }
 
 /// The set statements of a group and what they count, or `None` when a change needs the
-/// per-statement path.
+/// per-statement path (as updates of the relations `checked` names do: last update wins).
 fn plan_group<'a>(
     group: &'a [SourceTxn],
     relations: &FxHashMap<u32, RelationInfo>,
+    checked: &mut dyn FnMut(&RelationInfo) -> bool,
 ) -> Option<(batch::Plan<'a>, Counters)> {
     let mut plan = batch::Plan::default();
     let mut delta = Counters::default();
@@ -963,7 +1109,11 @@ fn plan_group<'a>(
                     new: Some(new),
                     ..
                 } => {
-                    plan.update(relations.get(rel)?, old.as_deref(), new).ok()?;
+                    let rel = relations.get(rel)?;
+                    if checked(rel) {
+                        return None;
+                    }
+                    plan.update(rel, old.as_deref(), new).ok()?;
                     delta.updates += 1;
                 }
                 Frame::Delete {
@@ -1153,13 +1303,51 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             waited += ORIGIN_POLL;
         }
     }
+    let mut node = String::new();
+    if req.conflict_config.uses_commit_timestamps(req.policies) {
+        let row = client
+            .query_one(
+                "SELECT current_setting('track_commit_timestamp')::bool, \
+                 format('pglcr_%s_%s', (SELECT system_identifier FROM pg_control_system()), \
+                 (SELECT oid FROM pg_database WHERE datname = current_database()))",
+                &[],
+            )
+            .map_err(|e| target_error(&e))?;
+        if !row.get::<_, bool>(0) {
+            return Err(ApplyError::Target(
+                "last_update_wins compares commit times, but the target has \
+                 track_commit_timestamp = off: set it on (it needs a restart) or choose another \
+                 policy"
+                    .into(),
+            ));
+        }
+        if mode != ProgressMode::Origin {
+            return Err(ApplyError::Target(
+                "last_update_wins tells rows applied from this origin by their replication \
+                 origin: it needs --progress origin"
+                    .into(),
+            ));
+        }
+        node = row.get(1);
+    }
+    if mode == ProgressMode::Origin {
+        // As in PostgreSQL's apply worker: a commit lost in a crash of the target loses the
+        // origin's progress with it, so the transaction is applied again; the position is read
+        // back flushed (below, and by pglcr retain).
+        client
+            .batch_execute("SET synchronous_commit = off")
+            .map_err(|e| target_error(&e))?;
+    }
     let position = read_position(&mut client, mode, origin)?;
     Ok((
         Applier {
             client,
             origin: origin.to_string(),
             mode,
-            policies: req.policies,
+            defaults: req.policies,
+            conflict_config: req.conflict_config.clone(),
+            policies: FxHashMap::default(),
+            node,
             statements: HashMap::new(),
             counters: Counters::default(),
             unwritten: Counters::default(),
@@ -1200,12 +1388,20 @@ fn read_position(client: &mut Client, mode: ProgressMode, origin: &str) -> Resul
 
 /// Applies what the LCR directory holds beyond the target's position.
 pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, ApplyError> {
-    let Some(origin) = req
-        .origin
-        .clone()
-        .map_or_else(|| default_origin(&req.from), |o| Ok(Some(o)))?
-    else {
-        return Ok(Summary::default());
+    let origin = loop {
+        let origin = req
+            .origin
+            .clone()
+            .map_or_else(|| default_origin(&req.from), |o| Ok(Some(o)))?;
+        match origin {
+            Some(o) => break o,
+            None if req.follow && !req.dry_run => {
+                if !pause_unless_stopped(req.poll_interval) {
+                    return Ok(Summary::default());
+                }
+            }
+            None => return Ok(Summary::default()),
+        }
     };
     if req.group_commit == 0 {
         return Err(ApplyError::Usage(
@@ -1224,21 +1420,47 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
         to: position,
         ..Default::default()
     };
-    while !summary.stopped_at_until {
+    let delay_us = req
+        .apply_delay
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+    // A transaction read but not applied yet: too young for --apply-delay.
+    let mut waiting: Option<SourceTxn> = None;
+    while summary.stopped.is_none() {
+        if stop_requested() {
+            summary.stopped = Some(Stopped::Signal);
+            break;
+        }
         // Groups of source transactions, each applied in one target transaction, as many as
         // one query carries on the fast path.
         let mut groups: Vec<Vec<SourceTxn>> = Vec::new();
         let mut changes = 0;
-        while groups.len() < CHUNK_GROUPS && changes < CHUNK_CHANGES {
+        let mut young = None;
+        'chunk: while groups.len() < CHUNK_GROUPS && changes < CHUNK_CHANGES {
             let mut group = Vec::with_capacity(req.group_commit);
             while group.len() < req.group_commit {
-                let Some(mut txn) = stream.next_txn()? else {
-                    break;
+                let txn = match waiting.take() {
+                    Some(t) => t,
+                    None => {
+                        let Some(mut txn) = stream.next_txn()? else {
+                            break;
+                        };
+                        req.tables.retain(&mut txn, stream.relations());
+                        txn
+                    }
                 };
-                req.tables.retain(&mut txn, stream.relations());
                 if past_until(req.until, &txn) {
-                    summary.stopped_at_until = true;
+                    summary.stopped = Some(Stopped::Until);
                     break;
+                }
+                if let Some(age) = delay_us.map(|d| d - (now_pg_us() - txn.begin.commit_time)) {
+                    if age > 0 {
+                        young = Some((txn.begin.commit_time, age));
+                        waiting = Some(txn);
+                        if !group.is_empty() {
+                            groups.push(group);
+                        }
+                        break 'chunk;
+                    }
                 }
                 changes += txn.changes.len();
                 group.push(txn);
@@ -1247,23 +1469,98 @@ pub fn run(req: &Request, out: &mut dyn std::io::Write) -> Result<Summary, Apply
                 break;
             }
             groups.push(group);
-            if summary.stopped_at_until {
+            if summary.stopped.is_some() {
                 break;
             }
         }
-        if groups.is_empty() {
+        if !groups.is_empty() {
+            apply_groups(&mut applier, &groups, stream.relations())?;
+            let last = groups.last().and_then(|g| g.last()).expect("non-empty");
+            summary.to = last.begin.end_lsn;
+            summary.last_commit_time = Some(last.begin.commit_time);
+            continue;
+        }
+        if summary.stopped.is_some() {
             break;
         }
-        apply_groups(&mut applier, &groups, stream.relations())?;
-        let last = groups.last().and_then(|g| g.last()).expect("non-empty");
-        summary.to = last.begin.end_lsn;
-        summary.last_commit_time = Some(last.begin.commit_time);
+        // Nothing to apply now: the files end, or the next transaction is too young.
+        if !req.follow {
+            if let Some((time, _)) = young {
+                summary.stopped = Some(Stopped::Delay(time));
+            }
+            break;
+        }
+        if let Some(time) = summary.last_commit_time {
+            applier.flush_stats(summary.to, time)?;
+        }
+        let pause = match young {
+            Some((_, wait_us)) => std::time::Duration::from_micros(wait_us as u64),
+            None => req.poll_interval,
+        };
+        if !pause_unless_stopped(pause) {
+            summary.stopped = Some(Stopped::Signal);
+            break;
+        }
+        if young.is_none() {
+            stream.refresh()?;
+        }
     }
     if let Some(time) = summary.last_commit_time {
         applier.flush_stats(summary.to, time)?;
     }
+    applier.make_durable()?;
     summary.counters = applier.counters.clone();
     Ok(summary)
+}
+
+/// Now, in µs since 2000-01-01 UTC (as commit times are).
+fn now_pg_us() -> i64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    unix - PG_EPOCH_UNIX_US
+}
+
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn request_stop(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Makes SIGTERM and SIGINT ask apply to stop between target transactions, with its progress
+/// saved (as a service manager stopping a daemon expects); a second signal ends the process
+/// at once.
+pub fn stop_on_signals() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = request_stop as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART | libc::SA_RESETHAND;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Sleeps for `pause`, waking early to a stop request; false when asked to stop.
+fn pause_unless_stopped(pause: std::time::Duration) -> bool {
+    const SLICE: std::time::Duration = std::time::Duration::from_millis(50);
+    let end = std::time::Instant::now() + pause;
+    loop {
+        if stop_requested() {
+            return false;
+        }
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(SLICE));
+    }
 }
 
 /// At most this many groups, or groups holding this many changes, are sent as one query.
@@ -1356,7 +1653,7 @@ fn dry_run(
     while let Some(mut txn) = stream.next_txn()? {
         req.tables.retain(&mut txn, stream.relations());
         if past_until(req.until, &txn) {
-            summary.stopped_at_until = true;
+            summary.stopped = Some(Stopped::Until);
             break;
         }
         w(

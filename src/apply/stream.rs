@@ -98,6 +98,19 @@ impl TxnStream {
         })
     }
 
+    /// Takes in the files that arrived since the directory was listed: those named after the
+    /// last one listed (a file being shipped has no LCR name until it is complete).
+    pub fn refresh(&mut self) -> Result<(), StreamError> {
+        let files = lcr::list_dir(&self.dir).map_err(|source| StreamError::List {
+            dir: self.dir.clone(),
+            source,
+        })?;
+        let last = self.files.last().map(|(name, _)| *name);
+        self.files
+            .extend(files.into_iter().filter(|(name, _)| Some(*name) > last));
+        Ok(())
+    }
+
     pub fn relation(&self, oid: u32) -> Option<&RelationInfo> {
         self.relations.get(&oid)
     }

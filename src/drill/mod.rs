@@ -355,6 +355,10 @@ fn apply_stage(req: &Request, clock: &Clock) -> (Stage, u64) {
             tables: apply::TableFilter::default(),
             group_commit: req.group_commit,
             dry_run: false,
+            conflict_config: apply::ConflictConfig::default(),
+            apply_delay: None,
+            follow: false,
+            poll_interval: std::time::Duration::from_secs(1),
         },
         &mut std::io::sink(),
     );
@@ -372,7 +376,7 @@ fn apply_stage(req: &Request, clock: &Clock) -> (Stage, u64) {
                 c.truncates,
                 summary.from,
                 summary.to,
-                if summary.stopped_at_until {
+                if summary.stopped == Some(apply::Stopped::Until) {
                     ", stopped at --until"
                 } else {
                     ""
