@@ -212,6 +212,39 @@ fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
     })
 }
 
+/// Sends a loaded file, retrying transient failures.
+fn send(
+    req: &Request,
+    transport: &dyn Transport,
+    pacer: &Pacer,
+    retries: &AtomicU64,
+    file: Loaded,
+) -> Result<(Shipped, PutOutcome), ShipError> {
+    let outcome = req.backoff.run(
+        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
+        |msg, delay| {
+            retries.fetch_add(1, Ordering::Relaxed);
+            (req.on_retry)(msg, delay);
+        },
+    );
+    match outcome {
+        Ok(o) => Ok((
+            Shipped {
+                name: file.name,
+                entry: file.entry,
+            },
+            o,
+        )),
+        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
+            name: file.name,
+            dest: req.to.clone(),
+            ours: file.entry.sha256,
+            theirs: sha256,
+        }),
+        Err(e) => Err(transport_error(req, e)),
+    }
+}
+
 /// A file the destination holds, waiting for its acknowledgement.
 struct Shipped {
     name: String,
@@ -376,6 +409,8 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         for _ in 0..req.jobs.max(1).min(pending.len()) {
             let done_tx = done_tx.clone();
             let (queue, stop, pacer, retries) = (&queue, &stop, &pacer, &retries);
+            // Each job reads, checks and hashes its next file while it sends the current one.
+            let (load_tx, loaded) = std::sync::mpsc::sync_channel(0);
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -383,36 +418,25 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                 let Some((i, (lcr_name, path))) = queue.lock().expect("queue").pop_front() else {
                     break;
                 };
-                let result = load(path, &lcr_name.to_string()).and_then(|file| {
-                    let outcome = req.backoff.run(
-                        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
-                        |msg, delay| {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            (req.on_retry)(msg, delay);
-                        },
-                    );
-                    match outcome {
-                        Ok(o) => Ok((
-                            Shipped {
-                                name: file.name,
-                                entry: file.entry,
-                            },
-                            o,
-                        )),
-                        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
-                            name: file.name.clone(),
-                            dest: req.to.clone(),
-                            ours: file.entry.sha256.clone(),
-                            theirs: sha256,
-                        }),
-                        Err(e) => Err(transport_error(req, e)),
-                    }
-                });
-                if result.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                if done_tx.send((i, result)).is_err() {
+                if load_tx
+                    .send((i, load(path, &lcr_name.to_string())))
+                    .is_err()
+                {
                     break;
+                }
+            });
+            scope.spawn(move || {
+                for (i, file) in loaded {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = file.and_then(|file| send(req, transport, pacer, retries, file));
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if done_tx.send((i, result)).is_err() {
+                        break;
+                    }
                 }
             });
         }
