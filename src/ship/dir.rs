@@ -115,6 +115,19 @@ impl Transport for DirTransport {
             .map_err(|e| io_error("could not write manifest", &path, e))
     }
 
+    fn append_manifest(&self, lines: &str) -> Result<(), TransportError> {
+        durable::sync_dir(&self.dir)
+            .map_err(|e| io_error("could not sync directory", &self.dir, e))?;
+        let path = self.dir.join(MANIFEST_FILE);
+        let append = |e| io_error("could not append to manifest", &path, e);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(append)?;
+        file.write_all(lines.as_bytes()).map_err(append)?;
+        file.sync_all().map_err(append)
+    }
+
     fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError> {
         let files = crate::lcr::list_dir(&self.dir)
             .map_err(|e| io_error("could not read directory", &self.dir, e))?;

@@ -92,9 +92,11 @@ impl SshTarget {
 }
 
 /// Receives files, one after the other, as long as the sender sends them (see the module
-/// comment): a request line `NAME SHA256 SIZE keep|replace`, then SIZE bytes; the answer is
-/// one line: `stored`, `already-there`, `conflict SHA256` (another file is there), or a
-/// reason after which the session ends (`damaged: …` for bytes damaged or cut off in transit).
+/// comment): a request line `NAME SHA256 SIZE keep|replace|append`, then SIZE bytes; the
+/// answer is one line: `stored`, `already-there`, `conflict SHA256` (another file is there),
+/// `appended` (`append`: the bytes are added to the end of the existing file NAME after a
+/// directory fsync, for the manifest), or a reason after which the session ends
+/// (`damaged: …` for bytes damaged or cut off in transit).
 /// `stored` means the file is fsynced and renamed into place; the rename is durable once a
 /// `sync-directory` request (answered `synced`) has fsynced the directory, which the sender
 /// does once for a batch of files, before it records any of them.
@@ -117,6 +119,15 @@ while read -r name sum size mode; do
   have=$((have))
   if [ "$have" -ne "$size" ]; then echo "damaged: received $have bytes of $name, expected $size"; exit 12; fi
   if [ "$got" != "$sum" ]; then echo "damaged: received $name with SHA-256 $got, expected $sum"; exit 12; fi
+  if [ "$mode" = append ]; then
+    [ -f "$name" ] || { echo "no $name to append to"; exit 11; }
+    { sync -- . 2>/dev/null || sync; } || { echo "could not fsync the directory"; exit 11; }
+    cat -- "$tmp" >> "$name" || { echo "could not append to $name"; exit 11; }
+    { sync -- "$name" 2>/dev/null || sync; } || { echo "could not fsync $name"; exit 11; }
+    rm -f -- "$tmp"; tmp=
+    echo appended
+    continue
+  fi
   if [ "$mode" = keep ] && [ -e "$name" ]; then
     old=$(sum256 < "$name") || { echo "could not read $name"; exit 11; }
     rm -f -- "$tmp"; tmp=
@@ -330,10 +341,9 @@ impl SshTransport {
         name: &str,
         bytes: &[u8],
         sha256: &str,
-        replace: bool,
+        mode: &str,
         pacer: &Pacer,
     ) -> Option<String> {
-        let mode = if replace { "replace" } else { "keep" };
         let request = format!("{name} {sha256} {} {mode}\n", bytes.len());
         session.stdin.write_all(request.as_bytes()).ok()?;
         for part in bytes.chunks(pacer.chunk()) {
@@ -415,9 +425,9 @@ impl Transport for SshTransport {
         pacer: &Pacer,
     ) -> Result<PutOutcome, TransportError> {
         let what = format!("storing {name}");
-        let (session, answer) = self.ask(&what, |s| {
-            Self::send(s, name, bytes, sha256, replace, pacer)
-        })?;
+        let mode = if replace { "replace" } else { "keep" };
+        let (session, answer) =
+            self.ask(&what, |s| Self::send(s, name, bytes, sha256, mode, pacer))?;
         let outcome = match answer.as_str() {
             "stored" => PutOutcome::Stored,
             "already-there" => PutOutcome::AlreadyThere,
@@ -446,6 +456,21 @@ impl Transport for SshTransport {
             &Pacer::new(None),
         )?;
         self.sync_directory()
+    }
+
+    fn append_manifest(&self, lines: &str) -> Result<(), TransportError> {
+        let what = "appending to the manifest";
+        let (session, answer) = self.ask(what, |s| {
+            let sum = sha256_hex(lines.as_bytes());
+            let pacer = Pacer::new(None);
+            Self::send(s, MANIFEST_FILE, lines.as_bytes(), &sum, "append", &pacer)
+        })?;
+        if answer != "appended" {
+            let (status, _) = session.finish();
+            return Err(self.failure(what, status, &answer));
+        }
+        self.give_back(session);
+        Ok(())
     }
 
     fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError> {
