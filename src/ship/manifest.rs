@@ -6,7 +6,8 @@
 //! 0000000100000000000000030000000000000001  65498  9f86d0…  0/3000148  0/30F2A10
 //! ```
 //!
-//! Fields are separated by one tab. Plain text rather than JSON so that
+//! Fields are separated by one tab. A run appends the lines of the files it ships, so a name
+//! listed twice means its last line. Plain text rather than JSON so that
 //! `awk -F'\t' '!/^#/ {print $3"  "$1}' pglcr.manifest | sha256sum -c` checks a directory
 //! without pglcr installed.
 
@@ -36,10 +37,7 @@ impl Manifest {
         text.push_str(HEADER);
         text.push('\n');
         for (name, e) in &self.0 {
-            text.push_str(&format!(
-                "{name}\t{}\t{}\t{}\t{}\n",
-                e.size, e.sha256, e.first_lsn, e.last_lsn
-            ));
+            text.push_str(&line(name, e));
         }
         text
     }
@@ -84,6 +82,14 @@ impl Manifest {
         }
         Ok(Manifest(entries))
     }
+}
+
+/// The manifest line of one file.
+pub fn line(name: &str, e: &Entry) -> String {
+    format!(
+        "{name}\t{}\t{}\t{}\t{}\n",
+        e.size, e.sha256, e.first_lsn, e.last_lsn
+    )
 }
 
 /// Lowercase hex SHA-256 of `bytes`.

@@ -3,8 +3,8 @@
 //! destination holds it durably under its final name with a verified checksum.
 //!
 //! A run takes the destination's lock, ships every file after the last acknowledged one
-//! (`--jobs` transfers at a time), and after each step of the in-order frontier rewrites the
-//! destination's manifest and then the acknowledgement. Killed at any point, the next run
+//! (`--jobs` transfers at a time), and after each step of the in-order frontier appends to the
+//! destination's manifest and then rewrites the acknowledgement. Killed at any point, the next run
 //! finds at worst files at the destination that are not acknowledged yet: the same bytes
 //! count as shipped, other bytes stop shipping to that destination with an error naming the
 //! file.
@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::lcr::{LcrFile, LcrName};
-use manifest::{sha256_hex, Entry, Manifest, MANIFEST_FILE};
+use manifest::{line as manifest_line, sha256_hex, Entry, Manifest, MANIFEST_FILE};
 use state::{DestinationState, StateError};
 use transport::{Backoff, Pacer, PutOutcome, Transport, TransportError};
 
@@ -212,6 +212,39 @@ fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
     })
 }
 
+/// Sends a loaded file, retrying transient failures.
+fn send(
+    req: &Request,
+    transport: &dyn Transport,
+    pacer: &Pacer,
+    retries: &AtomicU64,
+    file: Loaded,
+) -> Result<(Shipped, PutOutcome), ShipError> {
+    let outcome = req.backoff.run(
+        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
+        |msg, delay| {
+            retries.fetch_add(1, Ordering::Relaxed);
+            (req.on_retry)(msg, delay);
+        },
+    );
+    match outcome {
+        Ok(o) => Ok((
+            Shipped {
+                name: file.name,
+                entry: file.entry,
+            },
+            o,
+        )),
+        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
+            name: file.name,
+            dest: req.to.clone(),
+            ours: file.entry.sha256,
+            theirs: sha256,
+        }),
+        Err(e) => Err(transport_error(req, e)),
+    }
+}
+
 /// A file the destination holds, waiting for its acknowledgement.
 struct Shipped {
     name: String,
@@ -282,19 +315,24 @@ fn open(req: &Request) -> Result<Opened, ShipError> {
 }
 
 /// Connects to the destination, clears what interrupted transfers left there and reads its
-/// manifest.
-fn connect(req: &Request, transport: &dyn Transport) -> Result<Manifest, ShipError> {
+/// manifest; true when the manifest must be written whole before anything can be appended:
+/// there is none yet, or an append was cut off (its last line has no newline).
+fn connect(req: &Request, transport: &dyn Transport) -> Result<(Manifest, bool), ShipError> {
     let text = req
         .backoff
         .run(|| transport.open(), req.on_retry)
         .map_err(|e| transport_error(req, e))?;
-    match text {
-        Some(t) => Manifest::parse(&t).map_err(|detail| ShipError::BadManifest {
+    let Some(text) = text else {
+        return Ok((Manifest::default(), true));
+    };
+    let cut = !text.ends_with('\n');
+    let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+    Manifest::parse(complete)
+        .map(|m| (m, cut))
+        .map_err(|detail| ShipError::BadManifest {
             dest: req.to.clone(),
             detail,
-        }),
-        None => Ok(Manifest::default()),
-    }
+        })
 }
 
 fn transport_error(req: &Request, e: TransportError) -> ShipError {
@@ -364,7 +402,7 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         summary.elapsed = start.elapsed();
         return Ok(summary);
     }
-    let mut manifest = connect(req, transport.as_ref())?;
+    let (mut manifest, mut write_whole) = connect(req, transport.as_ref())?;
     let pacer = Pacer::new(req.max_rate);
     let queue = Mutex::new(pending.iter().enumerate().collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
@@ -376,6 +414,8 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         for _ in 0..req.jobs.max(1).min(pending.len()) {
             let done_tx = done_tx.clone();
             let (queue, stop, pacer, retries) = (&queue, &stop, &pacer, &retries);
+            // Each job reads, checks and hashes its next file while it sends the current one.
+            let (load_tx, loaded) = std::sync::mpsc::sync_channel(0);
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -383,36 +423,25 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                 let Some((i, (lcr_name, path))) = queue.lock().expect("queue").pop_front() else {
                     break;
                 };
-                let result = load(path, &lcr_name.to_string()).and_then(|file| {
-                    let outcome = req.backoff.run(
-                        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
-                        |msg, delay| {
-                            retries.fetch_add(1, Ordering::Relaxed);
-                            (req.on_retry)(msg, delay);
-                        },
-                    );
-                    match outcome {
-                        Ok(o) => Ok((
-                            Shipped {
-                                name: file.name,
-                                entry: file.entry,
-                            },
-                            o,
-                        )),
-                        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
-                            name: file.name.clone(),
-                            dest: req.to.clone(),
-                            ours: file.entry.sha256.clone(),
-                            theirs: sha256,
-                        }),
-                        Err(e) => Err(transport_error(req, e)),
-                    }
-                });
-                if result.is_err() {
-                    stop.store(true, Ordering::Relaxed);
-                }
-                if done_tx.send((i, result)).is_err() {
+                if load_tx
+                    .send((i, load(path, &lcr_name.to_string())))
+                    .is_err()
+                {
                     break;
+                }
+            });
+            scope.spawn(move || {
+                for (i, file) in loaded {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let result = file.and_then(|file| send(req, transport, pacer, retries, file));
+                    if result.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if done_tx.send((i, result)).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -459,7 +488,15 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
             if unrecorded.is_empty() || !due {
                 continue;
             }
-            if let Err(e) = acknowledge(req, transport, &mut manifest, &mut state, &unrecorded) {
+            let recorded = acknowledge(
+                req,
+                transport,
+                &mut manifest,
+                &mut write_whole,
+                &mut state,
+                &unrecorded,
+            );
+            if let Err(e) = recorded {
                 stop.store(true, Ordering::Relaxed);
                 first_error = Some((0, e));
                 break;
@@ -488,20 +525,41 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
 }
 
 /// Records files the destination now holds: manifest first, then the acknowledgement, so
-/// an acknowledged file is always in the manifest.
+/// an acknowledged file is always in the manifest. The manifest grows by appending the new
+/// lines; it is written whole when `write_whole` says so, and after an append failed, since a
+/// cut-off append may have left part of a line.
 fn acknowledge(
     req: &Request,
     transport: &dyn Transport,
     manifest: &mut Manifest,
+    write_whole: &mut bool,
     state: &mut DestinationState,
     files: &[(Shipped, PutOutcome)],
 ) -> Result<(), ShipError> {
+    let mut lines = String::new();
     for (file, _) in files {
-        manifest.0.insert(file.name.clone(), file.entry.clone());
+        if manifest.0.get(&file.name) != Some(&file.entry) {
+            lines.push_str(&manifest_line(&file.name, &file.entry));
+            manifest.0.insert(file.name.clone(), file.entry.clone());
+        }
     }
-    let text = manifest.render();
+    let manifest = &*manifest;
     req.backoff
-        .run(|| transport.write_manifest(&text), req.on_retry)
+        .run(
+            || {
+                if *write_whole {
+                    transport.write_manifest(&manifest.render())?;
+                    *write_whole = false;
+                    Ok(())
+                } else {
+                    // Also with no new line: it makes the names of the files durable.
+                    transport
+                        .append_manifest(&lines)
+                        .inspect_err(|_| *write_whole = true)
+                }
+            },
+            req.on_retry,
+        )
         .map_err(|e| transport_error(req, e))?;
     state.acked = files.last().map(|(f, _)| f.name.clone());
     state.save(&req.spool)?;
@@ -519,7 +577,7 @@ pub fn verify(req: &Request) -> Result<VerifyReport, ShipError> {
         spool_files,
     } = open(req)?;
     let transport = transport.as_ref();
-    let mut manifest = connect(req, transport)?;
+    let (mut manifest, _) = connect(req, transport)?;
     let held = req
         .backoff
         .run(|| transport.checksums(), req.on_retry)
@@ -645,6 +703,46 @@ mod tests {
             Some(n(4, 0))
         );
         assert_eq!(removed_successor(None, Some(n(4, 1))), Some(n(4, 0)));
+    }
+
+    #[test]
+    fn a_cut_off_manifest_append_is_dropped_and_the_manifest_written_whole() {
+        let dest = tempfile::tempdir().unwrap();
+        let req = Request {
+            spool: PathBuf::new(),
+            to: dest.path().to_string_lossy().into_owned(),
+            name: None,
+            mode: Mode::Ship,
+            jobs: 1,
+            max_rate: None,
+            ssh_command: DEFAULT_SSH.to_string(),
+            backoff: Backoff {
+                retries: 0,
+                first_delay: Duration::ZERO,
+                max_delay: Duration::ZERO,
+            },
+            on_retry: |_, _| {},
+        };
+        let transport = dir::DirTransport {
+            dir: dest.path().to_path_buf(),
+        };
+        let (empty, whole) = connect(&req, &transport).unwrap();
+        assert!(empty.0.is_empty() && whole);
+        let mut m = Manifest::default();
+        let entry = Entry {
+            size: 3,
+            sha256: sha256_hex(b"abc"),
+            first_lsn: crate::wal::lsn::Lsn(0x3000148),
+            last_lsn: crate::wal::lsn::Lsn(0x30F2A10),
+        };
+        m.0.insert(n(3, 0).to_string(), entry.clone());
+        let text = m.render();
+        std::fs::write(dest.path().join(MANIFEST_FILE), &text).unwrap();
+        assert_eq!(connect(&req, &transport).unwrap(), (m.clone(), false));
+        let next = manifest_line(&n(3, 1).to_string(), &entry);
+        let cut = format!("{text}{}", &next[..50]);
+        std::fs::write(dest.path().join(MANIFEST_FILE), cut).unwrap();
+        assert_eq!(connect(&req, &transport).unwrap(), (m, true));
     }
 
     #[test]

@@ -30,9 +30,12 @@ pub trait Transport: Sync {
     /// Removes temporary files left by interrupted transfers and returns the manifest's text,
     /// if there is one.
     fn open(&self) -> Result<Option<String>, TransportError>;
-    /// Stores `bytes` under `name` so that it appears complete or not at all, durably, after
-    /// checking that what was stored has SHA-256 `sha256`. An existing file under `name` with
-    /// other contents is a conflict unless `replace`.
+    /// Stores `bytes` under `name` so that it appears complete or not at all, after checking
+    /// that the bytes that arrived have SHA-256 `sha256`: the contents are durable when it returns,
+    /// the name once the next [`Transport::write_manifest`] or [`Transport::append_manifest`]
+    /// has returned (one directory fsync
+    /// for a batch of files). An existing file under `name` with other contents is a conflict
+    /// unless `replace`.
     fn put(
         &self,
         name: &str,
@@ -41,8 +44,13 @@ pub trait Transport: Sync {
         replace: bool,
         pacer: &Pacer,
     ) -> Result<PutOutcome, TransportError>;
-    /// Replaces the manifest durably and atomically.
+    /// Replaces the manifest durably and atomically, and makes the names of every file stored
+    /// before it durable.
     fn write_manifest(&self, text: &str) -> Result<(), TransportError>;
+    /// Makes the names of every file stored before durable, then appends `lines` (complete
+    /// lines) to the existing manifest durably. Cut off, it can leave a last line without its
+    /// newline: the next run then writes the manifest whole.
+    fn append_manifest(&self, lines: &str) -> Result<(), TransportError>;
     /// The SHA-256 of every LCR file the destination holds, by name.
     fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError>;
 }
