@@ -177,6 +177,19 @@ fn ships_to_a_directory_then_nothing_to_do() {
         "{}",
         stderr(&out)
     );
+
+    // A destination is known to the spool (and so to retention) from its first run, even
+    // one that finds nothing to send.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        spool.path().join(pglcr::spool::STATE_FILE),
+        empty.path().join(pglcr::spool::STATE_FILE),
+    )
+    .unwrap();
+    let out = run(&mut ship(empty.path(), to, &["--name", "dr2"]));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let dr2 = pglcr::ship::state::DestinationState::load(empty.path(), "dr2").unwrap();
+    assert!(dr2.is_some_and(|d| d.acked.is_none()));
 }
 
 #[test]

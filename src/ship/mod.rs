@@ -261,6 +261,8 @@ struct Opened {
     _lock: state::DestinationLock,
     transport: Box<dyn Transport>,
     spool_files: Vec<(LcrName, PathBuf)>,
+    /// The spool has no state for this destination yet.
+    new: bool,
 }
 
 fn open(req: &Request) -> Result<Opened, ShipError> {
@@ -283,7 +285,9 @@ fn open(req: &Request) -> Result<Opened, ShipError> {
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_else(|_| req.to.clone()),
     };
-    let state = match DestinationState::load(&req.spool, &name)? {
+    let loaded = DestinationState::load(&req.spool, &name)?;
+    let new = loaded.is_none();
+    let state = match loaded {
         Some(s) if s.to != to => {
             return Err(ShipError::OtherDestination {
                 name,
@@ -311,6 +315,7 @@ fn open(req: &Request) -> Result<Opened, ShipError> {
         _lock: lock,
         transport,
         spool_files,
+        new,
     })
 }
 
@@ -372,7 +377,13 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         _lock,
         transport,
         spool_files,
+        new,
     } = open(req)?;
+    // Saved before anything is sent: from now on retention keeps what it has not acknowledged,
+    // even if this run finds nothing to send or dies before its first acknowledgement.
+    if new {
+        state.save(&req.spool)?;
+    }
     let acked = state.acked.as_deref().and_then(LcrName::parse);
     let pending: Vec<(LcrName, PathBuf)> = spool_files
         .into_iter()
@@ -575,6 +586,7 @@ pub fn verify(req: &Request) -> Result<VerifyReport, ShipError> {
         _lock,
         transport,
         spool_files,
+        ..
     } = open(req)?;
     let transport = transport.as_ref();
     let (mut manifest, _) = connect(req, transport)?;
