@@ -216,7 +216,10 @@ struct StartCatalog {
 }
 
 fn carried_name(restart: Lsn, known_until: Lsn) -> String {
-    format!("{CARRIED_PREFIX}{:016X}-{:016X}.json", restart.0, known_until.0)
+    format!(
+        "{CARRIED_PREFIX}{:016X}-{:016X}.json",
+        restart.0, known_until.0
+    )
 }
 
 /// The catalog the state names, or the spool's first catalog (before any run saved one:
@@ -287,7 +290,10 @@ fn save_catalog(
         catalog,
     };
     let path = spool.join(&name);
-    let text = serde_json::to_vec(&carried).expect("catalog serializes");
+    // Through a JSON value, whose objects keep their keys sorted (the catalog's settings are a
+    // hash map): a rerun writes the same bytes.
+    let value = serde_json::to_value(&carried).expect("catalog serializes");
+    let text = serde_json::to_vec(&value).expect("JSON value serializes");
     crate::durable::write_file(&path, &text).map_err(|source| SpoolError::Io {
         what: "could not write catalog",
         path,
@@ -668,8 +674,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     let ctx = OutputContext::from_catalog(&catalog).map_err(DecodeError::Settings)?;
     // Catalog versions learnt from the WAL's DDL live as long as the files that use them.
     let versions = Versions::new();
-    let resolver =
-        Resolver::new(&catalog, req.unknown_relations, ctx).following(&versions);
+    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx).following(&versions);
     let settings = Settings {
         dir: req.spool.clone(),
         max_size: state.max_lcr_size,
@@ -700,8 +705,16 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             skip_xids_below: state.skip_xids_below,
         }),
     });
-    let mut follower = Follower::resume(&catalog, commits, known_until).map_err(DecodeError::from)?;
-    warm_up(&mut follower, &catalog, &req.wal_dir, tli, seg_size, restart)?;
+    let mut follower =
+        Follower::resume(&catalog, commits, known_until).map_err(DecodeError::from)?;
+    warm_up(
+        &mut follower,
+        &catalog,
+        &req.wal_dir,
+        tli,
+        seg_size,
+        restart,
+    )?;
     decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(wal, tli, info, seg_size);
     reader.set_end(req.end);
@@ -745,7 +758,10 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     // The catalog as of where the next run starts reading, which every transaction still
     // open began at or after. Written before the state that names it: a run killed between
     // the two leaves the previous pair, which the next run uses.
-    let follower = pumped.decoder.follower().expect("the decoder follows the catalog");
+    let follower = pumped
+        .decoder
+        .follower()
+        .expect("the decoder follows the catalog");
     let catalog_restart = new_pos.restart_lsn.min(decoder_restart);
     let known_until = known_until.max(read_end);
     save_catalog(
