@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use pglcr::lcr::{self, LcrFile};
+use pglcr::lcr;
 use pglcr::wal::lsn::Lsn;
 use support::{pglcr, run_ok, testdata, unpack_wal};
 
