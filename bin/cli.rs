@@ -216,8 +216,9 @@ pub enum Command {
                       once no consumer needs them, and never sooner: pglcr's wal_keep_size and \
                       replication-slot retention for files outside PostgreSQL.\n\n\
                       What is needed is read, never guessed: each spool's decoder needs WAL from \
-                      its restart_lsn on (state.json; before its first run, from the catalog's \
-                      LSN); as archive_cleanup_command, the standby needs WAL from the segment \
+                      its restart_lsn on, or from its catalog's checkpoint redo point when \
+                      earlier (state.json; before its first run, from the catalog's LSN or redo \
+                      point); as archive_cleanup_command, the standby needs WAL from the segment \
                       it names (%r) on; each ship destination (SPOOL/ship/NAME.json) needs the \
                       LCR files after the last one it acknowledged; each registered apply \
                       consumer needs the files holding commits after the position it applied \

@@ -160,7 +160,14 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         resume: None,
     });
     let mut follower = Follower::new(&catalog)?;
-    warm_up(&mut follower, &catalog, &range, start)?;
+    warm_up(
+        &mut follower,
+        &catalog,
+        &range.dir,
+        range.tli,
+        range.seg_size,
+        start,
+    )?;
     decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
@@ -187,12 +194,12 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
 pub(crate) fn warm_up(
     follower: &mut Follower,
     catalog: &Catalog,
-    range: &locate::Range,
+    dir: &std::path::Path,
+    tli: u32,
+    seg_size: u64,
     start: Lsn,
 ) -> Result<(), DecodeError> {
-    let (dir, tli) = (range.dir.as_path(), range.tli);
-    let from =
-        Follower::warm_up_from(catalog).or_else(|| oldest_segment_start(dir, tli, range.seg_size));
+    let from = Follower::warm_up_from(catalog).or_else(|| oldest_segment_start(dir, tli, seg_size));
     let Some(redo) = from.filter(|&r| r < start) else {
         return Ok(());
     };
@@ -358,10 +365,6 @@ pub struct Followed {
     pub open_transactions: usize,
 }
 
-const RM_XLOG_ID: u8 = 0;
-const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
-const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
-
 /// Carries a dictionary forward through the WAL from where it was taken: the catalog changes
 /// of every transaction committed before the end are applied, as `pglcr decode` applies them.
 pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
@@ -388,7 +391,14 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
         },
     )?;
     let mut follower = Follower::new(&catalog)?;
-    warm_up(&mut follower, &catalog, &range, start)?;
+    warm_up(
+        &mut follower,
+        &catalog,
+        &range.dir,
+        range.tli,
+        range.seg_size,
+        start,
+    )?;
     let mut decoder = Decoder::new(DecoderOptions {
         database: catalog.database_oid(),
         start,
@@ -408,20 +418,9 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
     reader.set_end(range.end);
     let first = reader.find_first_record(start)?;
     reader.begin_read(first);
-    let mut redo = catalog.file.checkpoint_redo_lsn.clone();
     let mut versions = 0;
     let mut last = decoder.committed_catalog().cloned();
     while let Some(rec) = reader.next_record()? {
-        // A later run warms its catalog pages up from the last checkpoint's redo point.
-        let info = rec.info() & 0xF0;
-        if rec.rmid() == RM_XLOG_ID
-            && (info == XLOG_CHECKPOINT_SHUTDOWN || info == XLOG_CHECKPOINT_ONLINE)
-        {
-            if let Some(b) = rec.main_data.get(..8) {
-                let lsn = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-                redo = Some(Lsn(lsn).to_string());
-            }
-        }
         decoder.feed(&rec)?;
         while decoder.pop().is_some() {}
         let now = decoder.committed_catalog();
@@ -431,11 +430,12 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
         }
     }
     let end = reader.end_rec_ptr();
-    let committed = decoder
-        .committed_catalog()
-        .expect("the decoder follows the catalog");
-    let mut file = committed.to_file(end);
-    file.checkpoint_redo_lsn = redo;
+    let follower = decoder.follower().expect("the decoder follows the catalog");
+    let mut file = follower.committed().to_file(end);
+    // A later run warms its catalog pages up from the last checkpoint's redo point.
+    if let Some(redo) = follower.redo_points().last() {
+        file.checkpoint_redo_lsn = Some(redo.to_string());
+    }
     Ok(Followed {
         file,
         end,

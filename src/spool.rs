@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, CatalogError};
-use crate::decode::{pump, DecodeError};
+use crate::catalog::follow::{CommittedRows, Follower};
+use crate::catalog::{Catalog, CatalogError, CatalogFile, Versions};
+use crate::decode::{pump, warm_up, DecodeError};
 use crate::lcr::writer::{Position, Published, Settings, Writer};
 use crate::lcr::{self, LcrFile, LcrName};
 use crate::logical::{Decoder, DecoderOptions, Resume};
@@ -29,6 +30,9 @@ use crate::wal::segment::WalDir;
 
 pub const STATE_FILE: &str = "state.json";
 pub const CATALOG_FILE: &str = "catalog.json";
+/// The catalog carried from run to run: `catalog-RESTART-KNOWN.json` (see [`CarriedCatalog`]).
+const CARRIED_PREFIX: &str = "catalog-";
+const CARRIED_FORMAT: &str = "pglcr-spool-catalog";
 pub const LOCK_FILE: &str = "lock";
 /// Present while `pglcr init` prepares the spool and its target: decoding waits for it to go.
 pub const INIT_PENDING_FILE: &str = "init-pending";
@@ -96,6 +100,14 @@ pub struct State {
     pub commit_end: String,
     /// The last LCR file written, which numbers the next one.
     pub last_file: Option<String>,
+    /// The catalog file carried forward by the last run (in the spool); `None` before the
+    /// first run saved one: catalog.json then is the catalog.
+    #[serde(default)]
+    pub catalog: Option<String>,
+    /// The checkpoint redo point from which the next run reads the catalog pages back, when
+    /// before `restart_lsn`: WAL is needed from the older of the two.
+    #[serde(default)]
+    pub catalog_redo_lsn: Option<String>,
 }
 
 impl State {
@@ -111,6 +123,23 @@ impl State {
             resume_skip: self.resume_skip,
             restart_lsn: lsn(&self.restart_lsn)?,
             commit_end: lsn(&self.commit_end)?,
+        })
+    }
+
+    /// The oldest WAL the next run reads: from `restart_lsn`, or from the catalog's checkpoint
+    /// redo point before it, where the catalog pages changed since are first seen whole.
+    pub fn wal_need(&self, spool: &Path) -> Result<Lsn, SpoolError> {
+        let path = spool.join(STATE_FILE);
+        let lsn = |s: &str| {
+            s.parse::<Lsn>().map_err(|_| SpoolError::BadState {
+                path: path.clone(),
+                reason: format!("\"{s}\" is not an LSN"),
+            })
+        };
+        let restart = lsn(&self.restart_lsn)?;
+        Ok(match &self.catalog_redo_lsn {
+            Some(redo) => restart.min(lsn(redo)?),
+            None => restart,
         })
     }
 
@@ -160,6 +189,144 @@ impl State {
             source,
         })
     }
+}
+
+/// The catalog a run leaves for the next one (a `catalog-RESTART-KNOWN.json` file): the
+/// dictionary as of `restart_lsn`, where the next run starts reading, and the catalog
+/// transactions committed after it that the WAL from there no longer holds whole (one that
+/// began before `restart_lsn`) or that are known already, up to `known_until`.
+#[derive(Serialize, Deserialize)]
+struct CarriedCatalog {
+    format: String,
+    format_version: u32,
+    restart_lsn: String,
+    known_until: String,
+    commits: Vec<CommittedRows>,
+    catalog: CatalogFile,
+}
+
+/// The catalog a run starts from.
+struct StartCatalog {
+    base: Catalog,
+    commits: Vec<CommittedRows>,
+    /// Commits before this are in `base` and `commits`.
+    known_until: Lsn,
+    /// Reading from here makes it complete.
+    restart: Lsn,
+}
+
+fn carried_name(restart: Lsn, known_until: Lsn) -> String {
+    format!(
+        "{CARRIED_PREFIX}{:016X}-{:016X}.json",
+        restart.0, known_until.0
+    )
+}
+
+/// The catalog the state names, or the spool's first catalog (before any run saved one:
+/// the state's `restart_lsn` is then where the stream begins).
+fn load_catalog(spool: &Path, state: &State) -> Result<StartCatalog, SpoolError> {
+    let Some(name) = &state.catalog else {
+        let base = Catalog::load(&spool.join(CATALOG_FILE))?;
+        let restart = state.position(&spool.join(STATE_FILE))?.restart_lsn;
+        return Ok(StartCatalog {
+            known_until: base.taken_at,
+            base,
+            commits: Vec::new(),
+            restart,
+        });
+    };
+    let path = spool.join(name);
+    let text = std::fs::read_to_string(&path).map_err(|source| SpoolError::Io {
+        what: "could not read catalog",
+        path: path.clone(),
+        source,
+    })?;
+    let bad = |reason: String| SpoolError::BadState {
+        path: path.clone(),
+        reason,
+    };
+    let carried: CarriedCatalog = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if carried.format != CARRIED_FORMAT || carried.format_version != 1 {
+        return Err(bad(format!(
+            "format {} version {} (expected {CARRIED_FORMAT} version 1)",
+            carried.format, carried.format_version
+        )));
+    }
+    let lsn = |s: &str| {
+        s.parse::<Lsn>()
+            .map_err(|_| bad(format!("\"{s}\" is not an LSN")))
+    };
+    Ok(StartCatalog {
+        restart: lsn(&carried.restart_lsn)?,
+        known_until: lsn(&carried.known_until)?,
+        base: Catalog::new(carried.catalog)?,
+        commits: carried.commits,
+    })
+}
+
+/// Saves the catalog for the next run, unless the state names it already, and names it in
+/// the state (which the caller saves next).
+fn save_catalog(
+    spool: &Path,
+    state: &mut State,
+    follower: &Follower,
+    restart: Lsn,
+    known_until: Lsn,
+) -> Result<(), SpoolError> {
+    let name = carried_name(restart, known_until);
+    if state.catalog.as_deref() == Some(name.as_str()) {
+        return Ok(());
+    }
+    let Some((catalog, commits)) = follower.carry(restart).map_err(DecodeError::from)? else {
+        return Ok(());
+    };
+    let redo = catalog.checkpoint_redo_lsn.clone();
+    let carried = CarriedCatalog {
+        format: CARRIED_FORMAT.into(),
+        format_version: 1,
+        restart_lsn: restart.to_string(),
+        known_until: known_until.to_string(),
+        commits,
+        catalog,
+    };
+    let path = spool.join(&name);
+    // Through a JSON value, whose objects keep their keys sorted (the catalog's settings are a
+    // hash map): a rerun writes the same bytes.
+    let value = serde_json::to_value(&carried).expect("catalog serializes");
+    let text = serde_json::to_vec(&value).expect("JSON value serializes");
+    crate::durable::write_file(&path, &text).map_err(|source| SpoolError::Io {
+        what: "could not write catalog",
+        path,
+        source,
+    })?;
+    state.catalog = Some(name);
+    state.catalog_redo_lsn = redo;
+    Ok(())
+}
+
+/// Removes carried catalogs other than `keep`: those of earlier runs, or one a run wrote
+/// before it died without saving the state that would have named it.
+fn remove_other_catalogs(spool: &Path, keep: Option<&str>) -> Result<(), SpoolError> {
+    let io = |source| SpoolError::Io {
+        what: "could not clean up spool",
+        path: spool.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(spool).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(CARRIED_PREFIX) && name.ends_with(".json") && Some(&*name) != keep {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// The oldest WAL a spool needs before its first run, from its catalog: where the catalog was
+/// taken, or its checkpoint redo point before that.
+pub fn catalog_wal_need(catalog: &Catalog) -> Lsn {
+    Follower::warm_up_from(catalog).map_or(catalog.taken_at, |r| r.min(catalog.taken_at))
 }
 
 #[derive(Clone, Debug)]
@@ -295,6 +462,8 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
         restart_lsn: start.to_string(),
         commit_end: Lsn(0).to_string(),
         last_file: None,
+        catalog: None,
+        catalog_redo_lsn: catalog.file.checkpoint_redo_lsn.clone(),
     })
 }
 
@@ -343,6 +512,8 @@ pub fn initialize(spool: &Path, catalog_json: &str, start: &Start) -> Result<Sta
         restart_lsn: start.restart_lsn.to_string(),
         commit_end: Lsn(0).to_string(),
         last_file: None,
+        catalog: None,
+        catalog_redo_lsn: catalog.file.checkpoint_redo_lsn.clone(),
     };
     state.save(spool)?;
     Ok(state)
@@ -397,7 +568,6 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         });
     }
     clean_leftovers(&req.spool)?;
-    let catalog_path = req.spool.join(CATALOG_FILE);
     let mut state = match State::load(&req.spool)? {
         Some(s) => {
             // The same command line may run every time (from cron): a --start that matches
@@ -426,6 +596,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             let catalog = Catalog::load(src)?;
             let start = req.start.unwrap_or(catalog.taken_at);
             let state = new_state(req, &catalog, start)?;
+            let catalog_path = req.spool.join(CATALOG_FILE);
             crate::durable::write_file(&catalog_path, &text).map_err(|source| SpoolError::Io {
                 what: "could not write catalog",
                 path: catalog_path.clone(),
@@ -440,8 +611,11 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     if let Some(size) = req.max_lcr_size {
         state.max_lcr_size = size;
     }
+    remove_other_catalogs(&req.spool, state.catalog.as_deref())?;
+    // Loaded before the state catches up with files a killed run published: the catalog
+    // stays where the state was saved with it, and reading starts early enough for it.
+    let start_catalog = load_catalog(&req.spool, &state)?;
     reconcile(&req.spool, &mut state)?;
-    let catalog = Catalog::load(&catalog_path)?;
     let state_path = req.spool.join(STATE_FILE);
     let pos = state.position(&state_path)?;
     let sysid: u64 = state
@@ -455,7 +629,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     let wal = WalDir::new(&req.wal_dir);
     let tli = state.timeline;
     let seg_size = state.wal_segment_size;
-    let restart = pos.restart_lsn;
+    let restart = pos.restart_lsn.min(start_catalog.restart);
     let info = wal
         .detect_segment_size(tli, restart.0)
         .map_err(|e| SpoolError::Usage(e.to_string()))?;
@@ -491,8 +665,16 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         )));
     }
 
+    let StartCatalog {
+        base: catalog,
+        commits,
+        known_until,
+        ..
+    } = start_catalog;
     let ctx = OutputContext::from_catalog(&catalog).map_err(DecodeError::Settings)?;
-    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx);
+    // Catalog versions learnt from the WAL's DDL live as long as the files that use them.
+    let versions = Versions::new();
+    let resolver = Resolver::new(&catalog, req.unknown_relations, ctx).following(&versions);
     let settings = Settings {
         dir: req.spool.clone(),
         max_size: state.max_lcr_size,
@@ -512,7 +694,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         path: spill_dir.clone(),
         source,
     })?;
-    let decoder = Decoder::new(DecoderOptions {
+    let mut decoder = Decoder::new(DecoderOptions {
         database: state.database_oid,
         start: pos.resume_lsn,
         two_phase: false,
@@ -523,6 +705,17 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             skip_xids_below: state.skip_xids_below,
         }),
     });
+    let mut follower =
+        Follower::resume(&catalog, commits, known_until).map_err(DecodeError::from)?;
+    warm_up(
+        &mut follower,
+        &catalog,
+        &req.wal_dir,
+        tli,
+        seg_size,
+        restart,
+    )?;
+    decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(wal, tli, info, seg_size);
     reader.set_end(req.end);
     let first = reader
@@ -542,10 +735,11 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     // At an explicit --end the files are finished there: the user wants nothing later.
     let final_end = matches!(pumped.end, Some(EndOfWal::EndReached));
     let (pending_pos, files) = driver.into_plugin().finish(read_end, final_end)?;
+    let decoder_restart = pumped.decoder.restart_lsn(read_end);
     let new_pos = pending_pos.unwrap_or(Position {
         resume_lsn: read_end.max(pos.resume_lsn),
         resume_skip: 0,
-        restart_lsn: pumped.decoder.restart_lsn(read_end).max(restart),
+        restart_lsn: decoder_restart.max(pos.restart_lsn),
         // Nothing pending: every COMMIT written is in a file published.
         commit_end: files
             .last()
@@ -561,7 +755,24 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     if let Some(last) = files.last() {
         state.last_file = Some(last.name.to_string());
     }
+    // The catalog as of where the next run starts reading, which every transaction still
+    // open began at or after. Written before the state that names it: a run killed between
+    // the two leaves the previous pair, which the next run uses.
+    let follower = pumped
+        .decoder
+        .follower()
+        .expect("the decoder follows the catalog");
+    let catalog_restart = new_pos.restart_lsn.min(decoder_restart);
+    let known_until = known_until.max(read_end);
+    save_catalog(
+        &req.spool,
+        &mut state,
+        follower,
+        catalog_restart,
+        known_until,
+    )?;
     state.save(&req.spool)?;
+    remove_other_catalogs(&req.spool, state.catalog.as_deref())?;
     let _ = std::fs::remove_dir_all(&spill_dir);
     Ok(Summary {
         read_from: restart,

@@ -62,7 +62,7 @@ fn split_archive(archive: &Path, restart_segment: &str) -> (Vec<String>, Vec<Str
 
 fn restart_segment(spool: &Path) -> String {
     let st = pglcr::spool::State::load(spool).unwrap().unwrap();
-    let lsn: pglcr::wal::lsn::Lsn = st.restart_lsn.parse().unwrap();
+    let lsn = st.wal_need(spool).unwrap();
     pglcr::wal::lsn::segment_file_name(
         st.timeline,
         lsn.0 / st.wal_segment_size,

@@ -10,10 +10,11 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::pages::{Pages, PagesError, TupleChange};
 use super::rows::{self, AttributeRow, ClassRow, Layouts, Row, RowError, TypeRow};
-use super::{Catalog, Column, EnumLabel, Relation, Type};
+use super::{Catalog, CatalogFile, Column, EnumLabel, Relation, Type};
 use crate::tuple::types::{OutputContext, TypeError};
 use crate::tuple::{self, Varlena};
 use crate::wal::lsn::Lsn;
@@ -42,12 +43,43 @@ pub enum FollowError {
 }
 
 /// A catalog row a transaction wrote, at the LSN of its record.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RowChange {
+    #[serde(with = "lsn_text")]
     pub lsn: Lsn,
     pub row: Row,
     /// The row was deleted (its last version).
     pub deleted: bool,
+}
+
+/// LSNs as `X/Y` text in JSON.
+mod lsn_text {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    use crate::wal::lsn::Lsn;
+
+    pub fn serialize<S: Serializer>(lsn: &Lsn, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(lsn)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Lsn, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+/// The catalog rows of a transaction that committed at `lsn`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommittedRows {
+    #[serde(with = "lsn_text")]
+    pub lsn: Lsn,
+    pub rows: Vec<RowChange>,
+}
+
+/// A dictionary and the catalog transactions committed after it, kept so that a later run
+/// can continue following from an earlier point than where this one stops.
+struct Carried {
+    base: Arc<Catalog>,
+    commits: Vec<CommittedRows>,
 }
 
 /// Follows the catalog pages and rows of one database through the WAL.
@@ -57,10 +89,20 @@ pub struct Follower {
     db: u32,
     /// The latest committed version.
     committed: Arc<Catalog>,
+    /// The versions known at the start, each current from its LSN on.
+    versions: Vec<(Lsn, Arc<Catalog>)>,
     ctx: OutputContext,
     /// Commits before this LSN are in the dictionary already.
     taken_at: Lsn,
+    /// Redo points of the checkpoints read, in WAL order.
+    redo_points: Vec<Lsn>,
+    carried: Option<Carried>,
 }
+
+/// `RM_XLOG_ID` and its checkpoint records, whose main data starts with the redo point.
+const RM_XLOG_ID: u8 = 0;
+const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
+const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
 
 impl Follower {
     pub fn new(base: &Catalog) -> Result<Follower, FollowError> {
@@ -68,14 +110,79 @@ impl Follower {
             lsn: base.taken_at,
             source,
         })?;
+        let committed = Arc::new(base.clone());
         Ok(Follower {
             layouts,
             pages: Pages::default(),
             db: base.database_oid(),
-            committed: Arc::new(base.clone()),
+            versions: vec![(Lsn(0), committed.clone())],
+            committed,
             ctx: OutputContext::from_catalog(base).map_err(FollowError::Settings)?,
             taken_at: base.taken_at,
+            redo_points: Vec::new(),
+            carried: None,
         })
+    }
+
+    /// A follower continuing an earlier one: `base` with `commits` (in commit order) applied,
+    /// each version current from its commit on; commits before `known_until` are in them
+    /// already and are not applied again. It keeps every commit it applies for
+    /// [`Follower::carry`].
+    pub fn resume(
+        base: &Catalog,
+        commits: Vec<CommittedRows>,
+        known_until: Lsn,
+    ) -> Result<Follower, FollowError> {
+        let mut f = Follower::new(base)?;
+        for c in &commits {
+            f.committed = Arc::new(apply(&f.committed, &c.rows, &f.ctx)?);
+            f.versions.push((c.lsn, f.committed.clone()));
+        }
+        f.taken_at = known_until.max(base.taken_at);
+        f.carried = Some(Carried {
+            base: f.versions[0].1.clone(),
+            commits,
+        });
+        Ok(f)
+    }
+
+    /// The versions known at the start, each current from its LSN on (the first from the
+    /// beginning): the decoder's initial history.
+    pub fn versions(&self) -> &[(Lsn, Arc<Catalog>)] {
+        &self.versions
+    }
+
+    /// Redo points of the checkpoints read so far, in WAL order.
+    pub fn redo_points(&self) -> &[Lsn] {
+        &self.redo_points
+    }
+
+    /// What a follower resumed with [`Follower::resume`] needs to continue from `restart`
+    /// (where the next run starts reading): the dictionary as of `restart`, taken at that LSN
+    /// and warmed up from the newest checkpoint redo point before it, and the catalog
+    /// transactions committed after it. `None` for a follower not resumed.
+    pub fn carry(
+        &self,
+        restart: Lsn,
+    ) -> Result<Option<(CatalogFile, Vec<CommittedRows>)>, FollowError> {
+        let Some(carried) = &self.carried else {
+            return Ok(None);
+        };
+        let folded = carried.commits.partition_point(|c| c.lsn <= restart);
+        let mut base = (*carried.base).clone();
+        for c in &carried.commits[..folded] {
+            base = apply(&base, &c.rows, &self.ctx)?;
+        }
+        let old_redo = Follower::warm_up_from(&carried.base);
+        let redo = old_redo
+            .into_iter()
+            .chain(self.redo_points.iter().copied())
+            .filter(|&r| r <= restart)
+            .max()
+            .or(old_redo);
+        let mut file = base.to_file(restart.max(carried.base.taken_at));
+        file.checkpoint_redo_lsn = redo.map(|r| r.to_string());
+        Ok(Some((file, carried.commits[folded..].to_vec())))
     }
 
     /// Where to start reading WAL so that every catalog page changed after the dictionary
@@ -113,6 +220,17 @@ impl Follower {
     /// Follows one record; returns the catalog rows it wrote, for the transaction that wrote
     /// them. Records that touch no followed catalog cost a lookup per block.
     pub fn feed(&mut self, rec: &Record<'_>) -> Result<Vec<RowChange>, FollowError> {
+        if rec.rmid() == RM_XLOG_ID
+            && matches!(
+                rec.info() & 0xF0,
+                XLOG_CHECKPOINT_SHUTDOWN | XLOG_CHECKPOINT_ONLINE
+            )
+        {
+            if let Some(b) = rec.main_data.get(..8) {
+                let redo = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+                self.redo_points.push(Lsn(redo));
+            }
+        }
         if !rec.blocks.iter().any(|b| {
             self.catalog_of(b.locator.spc, b.locator.db, b.locator.rel)
                 .is_some()
@@ -164,6 +282,12 @@ impl Follower {
             return Ok(false);
         }
         self.committed = Arc::new(apply(&self.committed, rows, &self.ctx)?);
+        if let Some(c) = self.carried.as_mut() {
+            c.commits.push(CommittedRows {
+                lsn,
+                rows: rows.to_vec(),
+            });
+        }
         Ok(true)
     }
 

@@ -2,6 +2,7 @@
 //! catalogs' own column layouts from the dictionary.
 
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use super::{Catalog, Column};
 use crate::logical::LoggedTuple;
@@ -41,7 +42,7 @@ pub enum RowError {
     },
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassRow {
     pub oid: u32,
     pub relname: String,
@@ -57,7 +58,7 @@ pub struct ClassRow {
     pub relrewrite: u32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttributeRow {
     pub attrelid: u32,
     pub attnum: i16,
@@ -76,7 +77,7 @@ pub struct AttributeRow {
     pub missing: Option<Vec<u8>>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypeRow {
     pub oid: u32,
     pub typname: String,
@@ -95,7 +96,7 @@ pub struct TypeRow {
     pub typtypmod: i32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexRow {
     pub indexrelid: u32,
     pub indrelid: u32,
@@ -104,7 +105,7 @@ pub struct IndexRow {
     pub indkey: Vec<i16>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Row {
     Class(ClassRow),
     Attribute(AttributeRow),

@@ -12,7 +12,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, Relation};
 use crate::logical::{Change, Message, Txn};
@@ -70,13 +70,25 @@ struct TxnProgress {
     begun: bool,
 }
 
+/// A RELATION frame.
+type RelFrame = Rc<Vec<u8>>;
+
+/// Whether two RELATION frames describe a relation alike.
+fn same_frame(a: &RelFrame, b: &RelFrame) -> bool {
+    Rc::ptr_eq(a, b) || a == b
+}
+
 /// Frames not yet compressed.
 #[derive(Default)]
 struct Block {
     body: Vec<u8>,
     /// Relations the body refers to, in order of first use.
     rels: Vec<u32>,
-    rel_set: FxHashSet<u32>,
+    /// By relation: the RELATION frame its first change in the block needs (declared before
+    /// the body when the file has not declared it so), and the one its last change used
+    /// (after DDL, a change may need another description than the one before it, which the
+    /// body then carries right before it).
+    rel_frames: FxHashMap<u32, (RelFrame, RelFrame)>,
     /// The stream's position before the block's first frame, and the transaction then open.
     start: Option<(Position, Option<Begin>)>,
     first_event: Option<(Lsn, i64)>,
@@ -92,7 +104,8 @@ struct OpenFile {
     tmp: tempfile::NamedTempFile,
     header: Header,
     trailer: Trailer,
-    declared: FxHashSet<u32>,
+    /// The RELATION frame in force for each relation declared in the file so far.
+    declared: FxHashMap<u32, RelFrame>,
     size: u64,
     /// Running CRC of everything after the header.
     crc: u32,
@@ -122,7 +135,8 @@ pub struct Writer<'c> {
     file: Option<OpenFile>,
     block: Block,
     txn: Option<TxnProgress>,
-    relations: FxHashMap<u32, Rc<Vec<u8>>>,
+    /// RELATION frames of the relations used, as of the catalog version `catalog`.
+    relations: FxHashMap<u32, RelFrame>,
     published: Vec<Published>,
     /// The position after the last file published.
     published_pos: Option<Position>,
@@ -314,7 +328,12 @@ impl<'c> Writer<'c> {
         t.transactions += block.transactions;
         t.changes += block.changes;
         t.messages += block.messages;
-        file.declared.extend(block.rels.iter().copied());
+        file.declared.extend(
+            block
+                .rel_frames
+                .into_iter()
+                .map(|(oid, (_, last))| (oid, last)),
+        );
         let first = match open_txn {
             Some(b) if file.header.first_lsn == Lsn(0) => Some((b.commit_lsn, b.commit_time)),
             _ => block.first_event,
@@ -347,8 +366,9 @@ impl<'c> Writer<'c> {
             frames += 1;
         }
         for oid in &self.block.rels {
-            if !file.declared.contains(oid) {
-                raw.extend_from_slice(&self.relations[oid]);
+            let (first, _) = &self.block.rel_frames[oid];
+            if !file.declared.get(oid).is_some_and(|d| same_frame(d, first)) {
+                raw.extend_from_slice(first);
                 frames += 1;
             }
         }
@@ -406,8 +426,8 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// The RELATION frame of a relation, built once.
-    fn relation_frame(&mut self, rel: &Relation) -> Rc<Vec<u8>> {
+    /// The RELATION frame of a relation, built once per catalog version.
+    fn relation_frame(&mut self, rel: &Relation) -> RelFrame {
         if let Some(f) = self.relations.get(&rel.oid) {
             return f.clone();
         }
@@ -451,10 +471,23 @@ impl<'c> Writer<'c> {
         f
     }
 
+    /// Notes a change of `rel` about to go into the block, after the block's first frame
+    /// when the relation was used in the block before.
     fn note_rel(&mut self, rel: &Relation) {
-        self.relation_frame(rel);
-        if self.block.rel_set.insert(rel.oid) {
-            self.block.rels.push(rel.oid);
+        let frame = self.relation_frame(rel);
+        match self.block.rel_frames.entry(rel.oid) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((frame.clone(), frame));
+                self.block.rels.push(rel.oid);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let (_, last) = e.get_mut();
+                if !same_frame(last, &frame) {
+                    self.block.body.extend_from_slice(&frame);
+                    self.block.frames += 1;
+                }
+                *last = frame;
+            }
         }
     }
 
@@ -711,8 +744,10 @@ impl<'c> Plugin<'c> for Writer<'c> {
     }
 
     fn set_catalog(&mut self, catalog: &'c Catalog) {
-        self.catalog = catalog;
-        self.relations.clear();
+        if !std::ptr::eq(self.catalog, catalog) {
+            self.catalog = catalog;
+            self.relations.clear();
+        }
     }
 
     fn message(&mut self, msg: &Message, _out: &mut Sink<'_>) -> Result<(), OutputError> {

@@ -326,13 +326,18 @@ impl Decoder {
     /// Follows catalog changes from the WAL, starting from `follower`'s dictionary: each
     /// emitted transaction then carries the catalog versions its changes see.
     pub fn follow_catalog(&mut self, follower: Follower) {
-        self.history = VecDeque::from([(Lsn(0), follower.committed().clone())]);
+        self.history = follower.versions().iter().cloned().collect();
         self.follower = Some(follower);
     }
 
     /// The catalog as of the last commit fed (when following the catalog).
     pub fn committed_catalog(&self) -> Option<&Arc<Catalog>> {
         self.follower.as_ref().map(Follower::committed)
+    }
+
+    /// The catalog follower, when following the catalog.
+    pub fn follower(&self) -> Option<&Follower> {
+        self.follower.as_ref()
     }
 
     /// The committed versions a transaction that began at `first` and ends now saw.

@@ -1,8 +1,9 @@
 //! `pglcr retain`: removes WAL segments from an archive and LCR files from spools once no
 //! consumer needs them any more, and no sooner.
 //!
-//! What is needed is read, never guessed: a spool's decoder needs WAL from its `restart_lsn`
-//! (before its first run, from the catalog's LSN); a standby running us as
+//! What is needed is read, never guessed: a spool's decoder needs WAL from its `restart_lsn`,
+//! or from its catalog's checkpoint redo point when earlier (before its first run, from the
+//! catalog's LSN or redo point); a standby running us as
 //! archive_cleanup_command needs WAL from the segment it names (`%r`); each ship destination
 //! needs the LCR files after the last one it acknowledged; each registered apply consumer
 //! needs the files holding commits after the position it applied. Keep policies
@@ -439,14 +440,8 @@ fn default_origin(state: &State) -> String {
 fn view_spool(dir: &Path) -> Result<SpoolView, RetainError> {
     let (wal_need, seg_size, timeline, origin) = match State::load(dir)? {
         Some(s) => {
-            let restart = s
-                .restart_lsn
-                .parse::<Lsn>()
-                .map_err(|_| SpoolError::BadState {
-                    path: dir.join(spool::STATE_FILE),
-                    reason: format!("restart_lsn \"{}\" is not an LSN", s.restart_lsn),
-                })?;
-            (restart, s.wal_segment_size, s.timeline, default_origin(&s))
+            let need = s.wal_need(dir)?;
+            (need, s.wal_segment_size, s.timeline, default_origin(&s))
         }
         None => {
             // Before the first decode run only the catalog tells where decoding will start.
@@ -456,7 +451,7 @@ fn view_spool(dir: &Path) -> Result<SpoolView, RetainError> {
             }
             let c = crate::catalog::Catalog::load(&path).map_err(SpoolError::from)?;
             (
-                c.taken_at,
+                spool::catalog_wal_need(&c),
                 0,
                 c.file.timeline,
                 format!("pglcr_{}_{}", c.file.system_identifier, c.database_oid()),
