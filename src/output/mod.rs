@@ -166,6 +166,7 @@ impl Row<'_> {
 
     /// The text of a value (`None` for NULL and an unchanged TOAST value), or the error its
     /// output function gave, naming the change, relation and column.
+    #[inline]
     pub fn text_of(
         &self,
         lsn: Lsn,
