@@ -5,9 +5,10 @@
 //! Changes are gathered across transactions into batches: each change is classified in order
 //! (relation lookup, TOAST chunks, which need the changes before it), the batch's rows are
 //! rendered on rayon's threads, and the plugin then sees every callback in order. The output
-//! is the same whatever the number of threads. With a single thread there is nothing to do
-//! in parallel: each change is rendered and passed to the plugin as it comes, in buffers
-//! reused from row to row.
+//! is the same whatever the number of threads. With one or two threads each change is
+//! rendered and passed to the plugin as it comes, in buffers reused from row to row: one
+//! thread has nothing to share, and with two the WAL is already decoded on the other one
+//! (`decode::pump`), so rendering on more threads would only compete with it.
 
 use std::rc::Rc;
 
@@ -69,7 +70,7 @@ pub struct Driver<'c, P> {
     jobs: Vec<(Change, Job<'c>)>,
     /// Tuple bytes in `jobs`.
     job_bytes: usize,
-    /// Render each change when it comes instead of batching (single thread).
+    /// Render each change when it comes instead of batching (one or two threads).
     inline: bool,
     /// Rows whose buffers the next renderings reuse (inline mode).
     spare_rows: Vec<Row<'c>>,
@@ -89,7 +90,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             steps: Vec::new(),
             jobs: Vec::new(),
             job_bytes: 0,
-            inline: rayon::current_num_threads() <= 1,
+            inline: rayon::current_num_threads() <= 2,
             spare_rows: Vec::new(),
         }
     }
