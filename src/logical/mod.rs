@@ -501,7 +501,9 @@ impl Decoder {
         }
         // PostgreSQL gives the base snapshot to the top-level transaction when it knows it.
         let top = self.top(xid);
-        self.state(top, rec.lsn).has_changes = true;
+        if top != xid {
+            self.state(top, rec.lsn).has_changes = true;
+        }
         self.state(xid, rec.lsn).has_changes = true;
     }
 

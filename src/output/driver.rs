@@ -5,7 +5,10 @@
 //! Changes are gathered across transactions into batches: each change is classified in order
 //! (relation lookup, TOAST chunks, which need the changes before it), the batch's rows are
 //! rendered on rayon's threads, and the plugin then sees every callback in order. The output
-//! is the same whatever the number of threads.
+//! is the same whatever the number of threads. With one or two threads each change is
+//! rendered and passed to the plugin as it comes, in buffers reused from row to row: one
+//! thread has nothing to share, and with two the WAL is already decoded on the other one
+//! (`decode::pump`), so rendering on more threads would only compete with it.
 
 use std::rc::Rc;
 
@@ -14,7 +17,7 @@ use rayon::prelude::*;
 use crate::catalog::Catalog;
 use crate::logical::{Change, ChangeStream, Event, Message, Txn};
 
-use super::{Job, OutputError, Resolved, Resolver, Sink};
+use super::{Job, OutputError, Resolved, Resolver, Row, Sink};
 
 /// An output plugin's callbacks.
 pub trait Plugin<'c> {
@@ -67,6 +70,10 @@ pub struct Driver<'c, P> {
     jobs: Vec<(Change, Job<'c>)>,
     /// Tuple bytes in `jobs`.
     job_bytes: usize,
+    /// Render each change when it comes instead of batching (one or two threads).
+    inline: bool,
+    /// Rows whose buffers the next renderings reuse (inline mode).
+    spare_rows: Vec<Row<'c>>,
 }
 
 impl<'c, P: Plugin<'c>> Driver<'c, P> {
@@ -83,6 +90,8 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             steps: Vec::new(),
             jobs: Vec::new(),
             job_bytes: 0,
+            inline: rayon::current_num_threads() <= 2,
+            spare_rows: Vec::new(),
         }
     }
 
@@ -93,6 +102,10 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
 
     fn event(&mut self, event: Event, out: &mut Sink<'_>) -> Result<(), OutputError> {
         match event {
+            Event::Message(msg) if self.inline => {
+                self.plugin.message(&msg, out)?;
+                out.maybe_flush()?;
+            }
             Event::Message(msg) => self.steps.push(Step::Message(msg)),
             Event::Txn(txn, changes) => self.txn(txn, changes, out)?,
         }
@@ -112,7 +125,12 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             return Ok(());
         }
         let txn = Rc::new(txn);
-        self.steps.push(Step::Begin(txn.clone()));
+        if self.inline {
+            self.plugin.begin(&txn, out)?;
+            out.maybe_flush()?;
+        } else {
+            self.steps.push(Step::Begin(txn.clone()));
+        }
         self.resolver.begin(&txn.catalogs);
         while let Some(change) = changes.next_change()? {
             if self.plugin.skips_origin(change.origin) {
@@ -130,7 +148,20 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             };
             if !std::ptr::eq(job.catalog(), self.catalog) {
                 self.catalog = job.catalog();
-                self.steps.push(Step::Catalog(self.catalog));
+                if self.inline {
+                    self.plugin.set_catalog(self.catalog);
+                } else {
+                    self.steps.push(Step::Catalog(self.catalog));
+                }
+            }
+            if self.inline {
+                let ctx = self.resolver.output_context();
+                let resolved =
+                    job.render_reusing(&change, ctx, &mut Vec::new(), &mut self.spare_rows)?;
+                self.plugin.change(&txn, &change, &resolved, out)?;
+                resolved.recycle(&mut self.spare_rows);
+                out.maybe_flush()?;
+                continue;
             }
             self.job_bytes += change.tuple_bytes();
             self.steps.push(Step::Change(txn.clone(), self.jobs.len()));
@@ -139,7 +170,12 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
                 self.flush(out)?;
             }
         }
-        self.steps.push(Step::End(txn));
+        if self.inline {
+            self.plugin.end(&txn, out)?;
+            out.maybe_flush()?;
+        } else {
+            self.steps.push(Step::End(txn));
+        }
         Ok(())
     }
 

@@ -152,7 +152,7 @@ pub enum Value {
 }
 
 /// A tuple's live columns (dropped columns left out) with their values' text.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Row<'c> {
     pub values: Vec<(&'c Column, Value)>,
     text: String,
@@ -166,6 +166,7 @@ impl Row<'_> {
 
     /// The text of a value (`None` for NULL and an unchanged TOAST value), or the error its
     /// output function gave, naming the change, relation and column.
+    #[inline]
     pub fn text_of(
         &self,
         lsn: Lsn,
@@ -209,6 +210,18 @@ pub enum Resolved<'c> {
         prefix: Vec<u8>,
         content: Vec<u8>,
     },
+}
+
+impl<'c> Resolved<'c> {
+    /// Gives the rows' buffers back to `spare`, for [`Job::render_reusing`].
+    pub fn recycle(self, spare: &mut Vec<Row<'c>>) {
+        match self {
+            Resolved::Insert { new, .. } => spare.push(new),
+            Resolved::Update { old, new, .. } => spare.extend(old.into_iter().chain(new)),
+            Resolved::Delete { old, .. } => spare.extend(old),
+            Resolved::Truncate { .. } | Resolved::Message { .. } => {}
+        }
+    }
 }
 
 /// TOAST chunks by value id: `(chunk_seq, chunk_data)`.
@@ -462,11 +475,25 @@ impl<'c> Job<'c> {
         ctx: &OutputContext,
         datums: &mut Vec<Datum<'t>>,
     ) -> Result<Resolved<'c>, OutputError> {
+        self.render_reusing(change, ctx, datums, &mut Vec::new())
+    }
+
+    /// As [`Job::render`], filling rows taken from `spare` (see [`Resolved::recycle`]) rather
+    /// than new ones.
+    pub fn render_reusing<'t>(
+        &self,
+        change: &'t Change,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+        spare: &mut Vec<Row<'c>>,
+    ) -> Result<Resolved<'c>, OutputError> {
         let lsn = change.lsn;
         let toast = self.toast.as_deref();
         let catalog = self.catalog;
         let mut row = |rel: &'c Relation, t: &'t LoggedTuple| {
-            render_row(lsn, rel, t, toast, catalog, ctx, datums)
+            let mut row = spare.pop().unwrap_or_default();
+            render_row(lsn, rel, t, toast, catalog, ctx, datums, &mut row)?;
+            Ok::<_, OutputError>(row)
         };
         Ok(match (&self.target, &change.kind) {
             (Target::Rows(rel), ChangeKind::Insert { new, .. }) => Resolved::Insert {
@@ -573,7 +600,9 @@ fn for_each_raw<'c, 't>(
     Ok(())
 }
 
-/// A tuple's live columns with their values printed by their types' output functions.
+/// Fills `row` (emptied first, its buffers kept) with a tuple's live columns and their values
+/// printed by their types' output functions.
+#[allow(clippy::too_many_arguments)]
 fn render_row<'c, 't>(
     lsn: Lsn,
     rel: &'c Relation,
@@ -582,10 +611,14 @@ fn render_row<'c, 't>(
     catalog: &Catalog,
     ctx: &OutputContext,
     datums: &mut Vec<Datum<'t>>,
-) -> Result<Row<'c>, OutputError> {
+    row: &mut Row<'c>,
+) -> Result<(), OutputError> {
+    let Row { values, text } = row;
+    values.clear();
+    text.clear();
     // Most values print in about twice their stored size: one allocation in the common case.
-    let mut text = String::with_capacity(2 * t.data.len() + 16);
-    let mut values = Vec::with_capacity(rel.columns.as_ref().map_or(0, Vec::len));
+    text.reserve(2 * t.data.len() + 16);
+    values.reserve(rel.columns.as_ref().map_or(0, Vec::len));
     for_each_raw(lsn, rel, t, toast, datums, |col, raw| {
         let value = match raw {
             Raw::Null => Value::Null,
@@ -597,7 +630,7 @@ fn render_row<'c, 't>(
             }
             Raw::Bytes(bytes) => {
                 let at = text.len();
-                match types::write_output(catalog, col.type_oid, &bytes, ctx, &mut text) {
+                match types::write_output(catalog, col.type_oid, &bytes, ctx, text) {
                     Ok(()) => Value::Text(at..text.len()),
                     Err(e) => {
                         text.truncate(at);
@@ -607,8 +640,7 @@ fn render_row<'c, 't>(
             }
         };
         values.push((col, value));
-    })?;
-    Ok(Row { values, text })
+    })
 }
 
 /// `format_type_be` as it runs inside logical decoding, where `search_path` holds only

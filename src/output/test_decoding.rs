@@ -282,34 +282,36 @@ impl<'c> Writer<'c> {
         s: &mut String,
     ) -> Result<(), OutputError> {
         let table = |s: &mut String, rel: &crate::catalog::Relation| {
+            let names = self.names(rel);
             s.push_str("table ");
-            s.push_str(&self.names(rel).table);
+            s.push_str(&names.table);
             s.push(':');
+            names
         };
         match change {
             Resolved::Insert { rel, new } => {
-                table(s, rel);
+                let names = table(s, rel);
                 s.push_str(" INSERT:");
-                self.tuple(lsn, rel, new, false, s)?;
+                self.tuple(lsn, rel, &names, new, false, s)?;
             }
             Resolved::Update { rel, old, new } => {
-                table(s, rel);
+                let names = table(s, rel);
                 s.push_str(" UPDATE:");
                 if let Some(old) = old {
                     s.push_str(" old-key:");
-                    self.tuple(lsn, rel, old, true, s)?;
+                    self.tuple(lsn, rel, &names, old, true, s)?;
                     s.push_str(" new-tuple:");
                 }
                 match new {
-                    Some(new) => self.tuple(lsn, rel, new, false, s)?,
+                    Some(new) => self.tuple(lsn, rel, &names, new, false, s)?,
                     None => s.push_str(" (no-tuple-data)"),
                 }
             }
             Resolved::Delete { rel, old } => {
-                table(s, rel);
+                let names = table(s, rel);
                 s.push_str(" DELETE:");
                 match old {
-                    Some(old) => self.tuple(lsn, rel, old, true, s)?,
+                    Some(old) => self.tuple(lsn, rel, &names, old, true, s)?,
                     None => s.push_str(" (no-tuple-data)"),
                 }
             }
@@ -347,11 +349,11 @@ impl<'c> Writer<'c> {
         &self,
         lsn: crate::wal::lsn::Lsn,
         rel: &crate::catalog::Relation,
+        names: &RelNames,
         row: &Row<'c>,
         skip_nulls: bool,
         s: &mut String,
     ) -> Result<(), OutputError> {
-        let names = self.names(rel);
         for (col, value) in &row.values {
             if skip_nulls && *value == Value::Null {
                 continue;

@@ -462,17 +462,16 @@ pub fn set_option(opts: &mut Options, name: &str, value: Option<&str>) -> Result
 
 /// PostgreSQL's `escape_json` over a C string: stops at the first NUL byte.
 fn escape_json(out: &mut Vec<u8>, s: &[u8]) {
-    // wal2json works on C strings: a NUL ends the text.
-    let s = s.iter().position(|&c| c == 0).map_or(s, |end| &s[..end]);
     out.push(b'"');
-    if s.iter().all(|&c| c >= b' ' && c != b'"' && c != b'\\') {
-        out.extend_from_slice(s);
-        out.push(b'"');
-        return;
-    }
-    let mut plain_from = 0;
-    for (i, &c) in s.iter().enumerate() {
+    let mut rest = s;
+    loop {
+        let plain = plain_prefix(rest);
+        out.extend_from_slice(&rest[..plain]);
+        let Some(&c) = rest.get(plain) else { break };
+        rest = &rest[plain + 1..];
         let escaped: &[u8] = match c {
+            // wal2json works on C strings: a NUL ends the text.
+            0 => break,
             b'\x08' => b"\\b",
             b'\x0c' => b"\\f",
             b'\n' => b"\\n",
@@ -480,20 +479,39 @@ fn escape_json(out: &mut Vec<u8>, s: &[u8]) {
             b'\t' => b"\\t",
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
-            c if c < b' ' => {
-                out.extend_from_slice(&s[plain_from..i]);
-                out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
-                plain_from = i + 1;
+            c => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 15)]);
                 continue;
             }
-            _ => continue,
         };
-        out.extend_from_slice(&s[plain_from..i]);
         out.extend_from_slice(escaped);
-        plain_from = i + 1;
     }
-    out.extend_from_slice(&s[plain_from..]);
     out.push(b'"');
+}
+
+/// Whether JSON text needs `c` escaped (or, for NUL, cut there).
+fn needs_escape(c: u8) -> bool {
+    c < b' ' || c == b'"' || c == b'\\'
+}
+
+/// The length of the start of `s` that goes out as it is. Bytes are tested 16 at a time
+/// without an early exit, which the compiler turns into vector compares: most values need
+/// no escaping at all.
+fn plain_prefix(s: &[u8]) -> usize {
+    let mut at = 0;
+    for chunk in s.chunks_exact(16) {
+        if chunk.iter().fold(false, |any, &c| any | needs_escape(c)) {
+            break;
+        }
+        at += 16;
+    }
+    at + s[at..]
+        .iter()
+        .position(|&c| needs_escape(c))
+        .unwrap_or(s.len() - at)
 }
 
 /// A type name as wal2json prints it: `format_type` already quotes identifiers, so a name
@@ -557,11 +575,9 @@ pub struct Writer<'c> {
     /// Reused for format 2's change lines.
     line: Vec<u8>,
     current: Current,
-    /// Format 2's `,"type":NAME` per relation and column, built once: type names take
-    /// catalog lookups and quoting.
-    v2_type_names: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
-    /// Format 2's `{"name":NAME` per relation and column.
-    v2_names: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
+    /// Format 2's `{"name":NAME` and, with include-types, `,"type":TYPE` per relation and
+    /// column, built once: type names take catalog lookups and quoting.
+    v2_columns: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
 }
 
 impl<'c> Writer<'c> {
@@ -575,8 +591,7 @@ impl<'c> Writer<'c> {
             nr_changes: 0,
             line: Vec::new(),
             current: Current::default(),
-            v2_type_names: Default::default(),
-            v2_names: Default::default(),
+            v2_columns: Default::default(),
         }
     }
 
@@ -614,8 +629,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
 
     fn set_catalog(&mut self, catalog: &'c Catalog) {
         self.catalog = catalog;
-        self.v2_type_names.clear();
-        self.v2_names.clear();
+        self.v2_columns.clear();
     }
 
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
@@ -1307,14 +1321,12 @@ impl<'c> Writer<'c> {
             }
             need_sep = true;
             let key = (rel.oid, col.attnum);
-            let name = self.v2_names.entry(key).or_insert_with(|| {
-                let mut field = b"{\"name\":".to_vec();
-                escape_json(&mut field, col.name.as_bytes());
-                field
-            });
-            out.extend_from_slice(name);
-            if self.opts.include_types {
-                if !self.v2_type_names.contains_key(&key) {
+            if let Some(fields) = self.v2_columns.get(&key) {
+                out.extend_from_slice(fields);
+            } else {
+                let mut fields = b"{\"name\":".to_vec();
+                escape_json(&mut fields, col.name.as_bytes());
+                if self.opts.include_types {
                     let cat = self.catalog();
                     let name = match cat.type_(col.type_oid) {
                         Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
@@ -1327,11 +1339,11 @@ impl<'c> Writer<'c> {
                         }
                         _ => super::decoding_type_name_typmod(cat, col, self.major),
                     };
-                    let mut field = b",\"type\":".to_vec();
-                    push_type_name(&mut field, &name, true);
-                    self.v2_type_names.insert(key, field);
+                    fields.extend_from_slice(b",\"type\":");
+                    push_type_name(&mut fields, &name, true);
                 }
-                out.extend_from_slice(&self.v2_type_names[&key]);
+                out.extend_from_slice(&fields);
+                self.v2_columns.insert(key, fields);
             }
             if self.opts.include_type_oids {
                 out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
@@ -1500,6 +1512,13 @@ mod tests {
         let mut v = Vec::new();
         escape_json(&mut v, b"a\"b\\c\n\t\x01\x7f\xc3\xa9\0rest");
         assert_eq!(v, b"\"a\\\"b\\\\c\\n\\t\\u0001\x7f\xc3\xa9\"");
+        // Past the first 16 bytes, which are tested together.
+        v.clear();
+        escape_json(&mut v, b"0123456789abcdefghijklmnopq\x1fr\"s\0t");
+        assert_eq!(v, b"\"0123456789abcdefghijklmnopq\\u001fr\\\"s\"");
+        v.clear();
+        escape_json(&mut v, b"0123456789abcdefghijklmnopqrstuvwxyz");
+        assert_eq!(v, b"\"0123456789abcdefghijklmnopqrstuvwxyz\"");
         v.clear();
         push_type_name(&mut v, "\"My Type\"", true);
         assert_eq!(v, b"\"My Type\"");
