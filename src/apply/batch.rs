@@ -67,6 +67,24 @@ impl<'a> Plan<'a> {
         self.levels.into_iter().flatten()
     }
 
+    /// The set statements of a plan of one level, which commute and may therefore run as
+    /// one statement; the plan back when it has several levels or a barrier.
+    pub fn into_one_level(mut self) -> Result<Vec<SetStatement<'a>>, Self> {
+        if self.levels.len() != 1 || self.levels[0].iter().any(|s| matches!(s, Step::Raw(_))) {
+            return Err(self);
+        }
+        Ok(self
+            .levels
+            .pop()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| match s {
+                Step::Set(s) => Some(s),
+                Step::Raw(_) => None,
+            })
+            .collect())
+    }
+
     pub fn insert(&mut self, rel: &RelationInfo, new: &'a [Datum]) -> Result<(), NotBatchable> {
         let set: Vec<bool> = new
             .iter()
