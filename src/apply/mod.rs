@@ -1400,11 +1400,13 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             started: row.get(0),
         });
     }
-    // Triggers and rules do not fire, as in logical replication apply.
+    // Triggers and rules do not fire, as in logical replication apply. Rows are found by their
+    // identity index, as PostgreSQL's apply worker finds them: a generic plan made while a
+    // table is small would otherwise read the whole table for each row, for good.
     client
         .batch_execute(
             "SET session_replication_role = replica; SET standard_conforming_strings = on; \
-             SET plan_cache_mode = force_generic_plan",
+             SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off",
         )
         .map_err(|e| target_error(&e))?;
     let mode = match req.progress {
