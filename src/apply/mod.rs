@@ -991,10 +991,12 @@ impl Applier {
             sql.push_str("BEGIN;\n");
             let last = group.last().expect("non-empty group");
             let position_written = match plan.into_one_level() {
-                Ok(statements) => self.push_folded(&mut sql, &mut prepare, &statements, last),
+                Ok(statements) => {
+                    self.push_folded(&mut sql, &mut prepare, &statements, last, relations)
+                }
                 Err(plan) => {
                     for step in plan.into_steps() {
-                        self.push_step(&mut sql, &mut prepare, step);
+                        self.push_step(&mut sql, &mut prepare, step, relations);
                     }
                     false
                 }
@@ -1052,7 +1054,13 @@ impl Applier {
 
     /// Appends one step of a plan to `sql`: a set statement with its check; its PREPARE, on
     /// first use, to `prepare`.
-    fn push_step(&mut self, sql: &mut String, prepare: &mut String, step: batch::Step) {
+    fn push_step(
+        &mut self,
+        sql: &mut String,
+        prepare: &mut String,
+        step: batch::Step,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) {
         let statement = match step {
             batch::Step::Raw(raw) => {
                 sql.push_str(&raw);
@@ -1080,11 +1088,7 @@ impl Applier {
                     "PREPARE {name} ({}bigint) AS WITH pglcr_w AS ({} RETURNING 1) \
                      SELECT pglcr.expect_rows(count(*), ${}) FROM pglcr_w;",
                     if single { "text, " } else { "text[], " }.repeat(n),
-                    if single {
-                        &statement.single_sql
-                    } else {
-                        &statement.sql
-                    },
+                    statement.sql(&relations[&statement.key.rel]),
                     n + 1
                 );
                 self.prepared.insert(key, name.clone());
@@ -1110,6 +1114,7 @@ impl Applier {
         prepare: &mut String,
         statements: &[batch::SetStatement],
         last: &SourceTxn,
+        relations: &FxHashMap<u32, RelationInfo>,
     ) -> bool {
         let with_position = self.mode == ProgressMode::Origin;
         let shapes: Vec<StatementKey> = statements
@@ -1130,12 +1135,12 @@ impl Applier {
                 let (mut types, mut body, mut n) = (String::new(), String::new(), 0);
                 for (i, s) in statements.iter().enumerate() {
                     let single = s.rows == 1;
-                    let text = if single { &s.single_sql } else { &s.sql };
+                    let text = s.sql(&relations[&s.key.rel]);
                     let _ = write!(
                         body,
                         "{}pglcr_w{i} AS ({} RETURNING 1)",
                         if i > 0 { ", " } else { "WITH " },
-                        shift_params(text, n)
+                        shift_params(&text, n)
                     );
                     types.push_str(
                         &if single { "text, " } else { "text[], " }.repeat(s.columns.len()),
