@@ -18,16 +18,22 @@ use rustc_hash::FxHashMap;
 use super::{identity, qualified, quote, StatementKey};
 use crate::lcr::format::{Datum, RelationInfo};
 
-/// One set statement: its shape, its SQL with one `text[]` parameter per column it reads, and
-/// the values of its rows, by column.
+/// One set statement: its shape, its SQL, and the values of its rows, by column.
 pub(super) struct SetStatement<'a> {
     pub key: StatementKey,
-    pub sql: String,
-    /// The same for one row, with one `text` parameter per column: planned for one row (an
-    /// index lookup rather than a join with an array of unknown length).
-    pub single_sql: String,
+    /// Writes the SQL, needed only when the shape is prepared.
+    sql_of: fn(&RelationInfo, &StatementKey, bool) -> String,
     pub columns: Vec<Vec<Option<&'a str>>>,
     pub rows: u64,
+}
+
+impl SetStatement<'_> {
+    /// The SQL of `rel`, the statement's relation: one `text[]` parameter per column it
+    /// reads, or for a statement of one row one `text` parameter per column, planned for one
+    /// row (an index lookup rather than a join with an array of unknown length).
+    pub fn sql(&self, rel: &RelationInfo) -> String {
+        (self.sql_of)(rel, &self.key, self.rows == 1)
+    }
 }
 
 pub(super) enum Step<'a> {
@@ -65,6 +71,24 @@ impl<'a> Plan<'a> {
     /// The statements in the order to run them.
     pub fn into_steps(self) -> impl Iterator<Item = Step<'a>> {
         self.levels.into_iter().flatten()
+    }
+
+    /// The set statements of a plan of one level, which commute and may therefore run as
+    /// one statement; the plan back when it has several levels or a barrier.
+    pub fn into_one_level(mut self) -> Result<Vec<SetStatement<'a>>, Self> {
+        if self.levels.len() != 1 || self.levels[0].iter().any(|s| matches!(s, Step::Raw(_))) {
+            return Err(self);
+        }
+        Ok(self
+            .levels
+            .pop()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| match s {
+                Step::Set(s) => Some(s),
+                Step::Raw(_) => None,
+            })
+            .collect())
     }
 
     pub fn insert(&mut self, rel: &RelationInfo, new: &'a [Datum]) -> Result<(), NotBatchable> {
@@ -172,8 +196,7 @@ impl<'a> Plan<'a> {
         let index = *self.open.entry((level, shape.clone())).or_insert_with(|| {
             let columns = shape.set.iter().chain(&shape.by).filter(|c| **c).count();
             steps.push(Step::Set(SetStatement {
-                sql: sql(rel, &shape, false),
-                single_sql: sql(rel, &shape, true),
+                sql_of: sql,
                 key: shape.clone(),
                 columns: vec![Vec::new(); columns],
                 rows: 0,

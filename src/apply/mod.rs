@@ -192,6 +192,17 @@ DO $do$ BEGIN
         END
         $fn$;
     END IF;
+    IF to_regprocedure('pglcr.expect_rows(bigint[], bigint[])') IS NULL THEN
+        -- The same for the set statements of a target transaction run as one statement.
+        CREATE FUNCTION pglcr.expect_rows(touched bigint[], expected bigint[]) RETURNS void
+        LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF touched IS DISTINCT FROM expected THEN
+                RAISE EXCEPTION 'pglcr: set statements touched % rows of %', touched, expected;
+            END IF;
+        END
+        $fn$;
+    END IF;
 END $do$;
 ";
 
@@ -416,6 +427,9 @@ struct Applier {
     unwritten: Counters,
     /// Names of the SQL-level prepared statements of the batched path.
     prepared: HashMap<StatementKey, String>,
+    /// The same for the set statements of a one-level plan run as one statement, by their
+    /// shapes in order.
+    folded: HashMap<Vec<StatementKey>, String>,
     stats_written: std::time::Instant,
 }
 
@@ -837,12 +851,18 @@ impl Applier {
     /// are committed with the transactions they count.
     /// Returns the SQL and whether it writes the statistics; [`Applier::committed`] is to be
     /// called once it is committed.
-    fn progress_sql(&self, last: &SourceTxn, delta: Option<&Counters>) -> (String, bool) {
+    fn progress_sql(
+        &self,
+        last: &SourceTxn,
+        delta: Option<&Counters>,
+        position: bool,
+    ) -> (String, bool) {
         let stats_due = delta.is_some() && self.stats_due();
         let lsn = literal(&last.begin.end_lsn.to_string());
         let time = unix_seconds(last.begin.commit_time);
         let origin = literal(&self.origin);
         let mut sql = match self.mode {
+            _ if !position => String::new(),
             ProgressMode::Origin => format!(
                 "SELECT pg_replication_origin_xact_setup({lsn}::pg_lsn, to_timestamp({time}));\n"
             ),
@@ -940,7 +960,7 @@ impl Applier {
         last: &SourceTxn,
         delta: &Counters,
     ) -> Result<bool, postgres::Error> {
-        let (sql, stats) = self.progress_sql(last, Some(delta));
+        let (sql, stats) = self.progress_sql(last, Some(delta), true);
         self.client.batch_execute(&sql)?;
         Ok(stats)
     }
@@ -969,14 +989,23 @@ impl Applier {
                 break;
             };
             sql.push_str("BEGIN;\n");
-            for step in plan.into_steps() {
-                self.push_step(&mut sql, &mut prepare, step);
-            }
-            add(&mut total, &delta);
             let last = group.last().expect("non-empty group");
+            let position_written = match plan.into_one_level() {
+                Ok(statements) => {
+                    self.push_folded(&mut sql, &mut prepare, &statements, last, relations)
+                }
+                Err(plan) => {
+                    for step in plan.into_steps() {
+                        self.push_step(&mut sql, &mut prepare, step, relations);
+                    }
+                    false
+                }
+            };
+            add(&mut total, &delta);
             // Statistics, when due, are written by the last group with those of them all.
             let is_last = deltas.len() + 1 == groups.len();
-            let (progress, stats) = self.progress_sql(last, is_last.then_some(&total));
+            let (progress, stats) =
+                self.progress_sql(last, is_last.then_some(&total), !position_written);
             stats_in_sql |= stats;
             sql.push_str(&progress);
             sql.push_str("COMMIT;\n");
@@ -998,6 +1027,7 @@ impl Applier {
                 let _ = self.client.batch_execute("ROLLBACK; DEALLOCATE ALL");
                 // DEALLOCATE ALL drops the per-statement path's statements too.
                 self.prepared.clear();
+                self.folded.clear();
                 self.statements.clear();
                 if let Some(c) = e.code() {
                     if c.code().starts_with("08") {
@@ -1024,7 +1054,13 @@ impl Applier {
 
     /// Appends one step of a plan to `sql`: a set statement with its check; its PREPARE, on
     /// first use, to `prepare`.
-    fn push_step(&mut self, sql: &mut String, prepare: &mut String, step: batch::Step) {
+    fn push_step(
+        &mut self,
+        sql: &mut String,
+        prepare: &mut String,
+        step: batch::Step,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) {
         let statement = match step {
             batch::Step::Raw(raw) => {
                 sql.push_str(&raw);
@@ -1041,7 +1077,7 @@ impl Applier {
         if single {
             key.op = key.op.to_ascii_lowercase();
         }
-        let next_id = self.prepared.len();
+        let next_id = self.prepared.len() + self.folded.len();
         let name = match self.prepared.get(&key) {
             Some(name) => name.clone(),
             None => {
@@ -1052,11 +1088,7 @@ impl Applier {
                     "PREPARE {name} ({}bigint) AS WITH pglcr_w AS ({} RETURNING 1) \
                      SELECT pglcr.expect_rows(count(*), ${}) FROM pglcr_w;",
                     if single { "text, " } else { "text[], " }.repeat(n),
-                    if single {
-                        &statement.single_sql
-                    } else {
-                        &statement.sql
-                    },
+                    statement.sql(&relations[&statement.key.rel]),
                     n + 1
                 );
                 self.prepared.insert(key, name.clone());
@@ -1066,18 +1098,96 @@ impl Applier {
         sql.push_str("EXECUTE ");
         sql.push_str(&name);
         sql.push('(');
-        for column in &statement.columns {
-            if single {
-                match column[0] {
-                    Some(v) => sql.push_str(&literal(v)),
-                    None => sql.push_str("NULL"),
-                }
-            } else {
-                batch::push_text_array(sql, column);
-            }
-            sql.push_str(", ");
-        }
+        push_arguments(sql, &statement);
         let _ = writeln!(sql, "{});", statement.rows);
+    }
+
+    /// Appends the set statements of a one-level plan as one statement: its data-modifying
+    /// WITH queries share a snapshot, which is right as they touch different rows (the plan
+    /// puts each key once in a level). One check covers what each touched, and in origin
+    /// mode the statement records the progress too: one statement per target transaction
+    /// instead of one per shape, each with its own start-up, plus the progress's. Returns
+    /// whether the statement records the progress.
+    fn push_folded(
+        &mut self,
+        sql: &mut String,
+        prepare: &mut String,
+        statements: &[batch::SetStatement],
+        last: &SourceTxn,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) -> bool {
+        let with_position = self.mode == ProgressMode::Origin;
+        let shapes: Vec<StatementKey> = statements
+            .iter()
+            .map(|s| {
+                let mut key = s.key.clone();
+                if s.rows == 1 {
+                    key.op = key.op.to_ascii_lowercase();
+                }
+                key
+            })
+            .collect();
+        let next_id = self.prepared.len() + self.folded.len();
+        let name = match self.folded.get(&shapes) {
+            Some(name) => name.clone(),
+            None => {
+                let name = format!("pglcr_{next_id}");
+                let (mut types, mut body, mut n) = (String::new(), String::new(), 0);
+                for (i, s) in statements.iter().enumerate() {
+                    let single = s.rows == 1;
+                    let text = s.sql(&relations[&s.key.rel]);
+                    let _ = write!(
+                        body,
+                        "{}pglcr_w{i} AS ({} RETURNING 1)",
+                        if i > 0 { ", " } else { "WITH " },
+                        shift_params(&text, n)
+                    );
+                    types.push_str(
+                        &if single { "text, " } else { "text[], " }.repeat(s.columns.len()),
+                    );
+                    n += s.columns.len();
+                }
+                body.push_str(" SELECT ");
+                if with_position {
+                    let _ = write!(
+                        body,
+                        "pg_replication_origin_xact_setup(${}::pg_lsn, to_timestamp(${}::float8)), ",
+                        n + 1,
+                        n + 2
+                    );
+                    types.push_str("text, text, ");
+                    n += 2;
+                }
+                let counts: Vec<String> = (0..statements.len())
+                    .map(|i| format!("(SELECT count(*) FROM pglcr_w{i})"))
+                    .collect();
+                let _ = writeln!(
+                    prepare,
+                    "PREPARE {name} ({types}bigint[]) AS {body}pglcr.expect_rows(ARRAY[{}], ${});",
+                    counts.join(", "),
+                    n + 1
+                );
+                self.folded.insert(shapes, name.clone());
+                name
+            }
+        };
+        sql.push_str("EXECUTE ");
+        sql.push_str(&name);
+        sql.push('(');
+        for s in statements {
+            push_arguments(sql, s);
+        }
+        if with_position {
+            let _ = write!(
+                sql,
+                "{}, '{}', ",
+                literal(&last.begin.end_lsn.to_string()),
+                unix_seconds(last.begin.commit_time)
+            );
+        }
+        let rows: Vec<String> = statements.iter().map(|s| s.rows.to_string()).collect();
+        let _ = writeln!(sql, "'{{{}}}');", rows.join(","));
+        with_position
     }
 
     /// The position recorded on the target: the end LSN of the last source commit applied.
@@ -1154,6 +1264,47 @@ fn add(a: &mut Counters, d: &Counters) {
     a.delete_conflicts += d.delete_conflicts;
     a.retries += d.retries;
     a.unkeyed += d.unkeyed;
+}
+
+/// Appends the values of a set statement as arguments of its EXECUTE, each followed by `, `:
+/// texts for a statement of one row, text arrays otherwise.
+fn push_arguments(sql: &mut String, statement: &batch::SetStatement) {
+    for column in &statement.columns {
+        if statement.rows == 1 {
+            match column[0] {
+                Some(v) => sql.push_str(&literal(v)),
+                None => sql.push_str("NULL"),
+            }
+        } else {
+            batch::push_text_array(sql, column);
+        }
+        sql.push_str(", ");
+    }
+}
+
+/// `sql` with its parameters `$n` renumbered `$(n + by)`; `$` inside double-quoted
+/// identifiers is left alone (the generated statements hold no string literals).
+fn shift_params(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c != '$' || quoted {
+            continue;
+        }
+        let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+        match digits.parse::<usize>() {
+            Ok(n) => {
+                let _ = write!(out, "{}", n + by);
+            }
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
 }
 
 /// A string literal (standard_conforming_strings is on for the session).
@@ -1254,11 +1405,13 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             started: row.get(0),
         });
     }
-    // Triggers and rules do not fire, as in logical replication apply.
+    // Triggers and rules do not fire, as in logical replication apply. Rows are found by their
+    // identity index, as PostgreSQL's apply worker finds them: a generic plan made while a
+    // table is small would otherwise read the whole table for each row, for good.
     client
         .batch_execute(
             "SET session_replication_role = replica; SET standard_conforming_strings = on; \
-             SET plan_cache_mode = force_generic_plan",
+             SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off",
         )
         .map_err(|e| target_error(&e))?;
     let mode = match req.progress {
@@ -1352,6 +1505,7 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             counters: Counters::default(),
             unwritten: Counters::default(),
             prepared: HashMap::new(),
+            folded: HashMap::new(),
             stats_written: std::time::Instant::now(),
         },
         position,
@@ -1789,4 +1943,17 @@ pub fn stats(target: &ConnParams) -> Result<Vec<OriginStats>, ApplyError> {
             OriginStats { origin, fields }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_params;
+
+    #[test]
+    fn parameters_are_renumbered_outside_quoted_identifiers() {
+        assert_eq!(
+            shift_params(r#"UPDATE "a$1" SET "x" = $1::int WHERE k = $12::"t$2""#, 3),
+            r#"UPDATE "a$1" SET "x" = $4::int WHERE k = $15::"t$2""#
+        );
+    }
 }
