@@ -25,7 +25,7 @@ use crate::output::driver::Driver;
 use crate::output::{Resolver, Sink, UnknownRelations};
 use crate::tuple::types::OutputContext;
 use crate::wal::lsn::{segment_file_name, Lsn};
-use crate::wal::reader::{EndOfWal, Reader};
+use crate::wal::reader::{EndOfWal, ReadError, Reader};
 use crate::wal::segment::WalDir;
 
 pub const STATE_FILE: &str = "state.json";
@@ -718,9 +718,21 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(wal, tli, info, seg_size);
     reader.set_end(req.end);
-    let first = reader
-        .find_first_record(restart)
-        .map_err(DecodeError::from)?;
+    let first = match reader.find_first_record(restart) {
+        Ok(first) => first,
+        // Nothing written after the position yet (or before --end): a run killed after it
+        // saved its state, run again, ends here too.
+        Err(ReadError::NoRecordAfter(_)) => {
+            return Ok(Summary {
+                read_from: restart,
+                read_to: restart,
+                seconds: started.elapsed().as_secs_f64(),
+                state: Some(state),
+                ..Default::default()
+            })
+        }
+        Err(e) => return Err(DecodeError::from(e).into()),
+    };
     reader.begin_read(first);
     let mut no_output = std::io::sink();
     let mut sink = Sink::new(&mut no_output);
