@@ -159,15 +159,7 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         spill_dir: req.spill_dir.clone(),
         resume: None,
     });
-    let mut follower = Follower::new(&catalog)?;
-    warm_up(
-        &mut follower,
-        &catalog,
-        &range.dir,
-        range.tli,
-        range.seg_size,
-        start,
-    )?;
+    let follower = warmed_follower(&catalog, &range, start)?;
     decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(
         WalDir::new(&range.dir),
@@ -186,6 +178,24 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
         end: pumped.end,
         open_transactions: pumped.decoder.open_transactions(),
     })
+}
+
+/// A follower of `catalog`, warmed up for decoding from `start` in `range`'s WAL.
+fn warmed_follower(
+    catalog: &Catalog,
+    range: &locate::Range,
+    start: Lsn,
+) -> Result<Follower, DecodeError> {
+    let mut follower = Follower::new(catalog)?;
+    warm_up(
+        &mut follower,
+        catalog,
+        &range.dir,
+        range.tli,
+        range.seg_size,
+        start,
+    )?;
+    Ok(follower)
 }
 
 /// Reads the WAL from the redo point recorded with the catalog up to `start`, so that the
@@ -390,15 +400,7 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
             timeline: req.timeline,
         },
     )?;
-    let mut follower = Follower::new(&catalog)?;
-    warm_up(
-        &mut follower,
-        &catalog,
-        &range.dir,
-        range.tli,
-        range.seg_size,
-        start,
-    )?;
+    let follower = warmed_follower(&catalog, &range, start)?;
     let mut decoder = Decoder::new(DecoderOptions {
         database: catalog.database_oid(),
         start,

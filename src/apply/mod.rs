@@ -304,6 +304,16 @@ fn identity(rel: &RelationInfo) -> Vec<bool> {
 }
 
 /// ` WHERE k1 = $n::t AND …` over the identity columns of `row`.
+/// Statement parameters as the postgres crate takes them.
+fn sql_params<T: postgres::types::ToSql + Sync>(
+    params: &[T],
+) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
 fn push_where(
     sql: &mut String,
     rel: &RelationInfo,
@@ -474,10 +484,7 @@ impl Applier {
         sql.push_str(" LIMIT 1 FOR UPDATE OF t");
         let types = vec![Type::TEXT; params.len()];
         let stmt = self.client.prepare_typed(&sql, &types)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let refs = sql_params(&params);
         Ok(self.client.query_opt(&stmt, &refs)?.map(|r| LocalVersion {
             row: r
                 .get::<_, Option<String>>(0)
@@ -515,12 +522,7 @@ impl Applier {
                 st
             }
         };
-        let params: Vec<&(dyn postgres::types::ToSql + Sync)> = s
-            .params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        self.client.execute(&stmt, &params)
+        self.client.execute(&stmt, &sql_params(&s.params))
     }
 
     /// The target's row with the key of `row`, for the conflict log.
@@ -536,10 +538,7 @@ impl Applier {
         sql.push_str(" LIMIT 1");
         let types = vec![Type::TEXT; params.len()];
         let stmt = self.client.prepare_typed(&sql, &types)?;
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-            .iter()
-            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-            .collect();
+        let refs = sql_params(&params);
         let rows = self.client.query(&stmt, &refs)?;
         Ok(rows
             .first()
