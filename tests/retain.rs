@@ -508,7 +508,7 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
     source.archive_now();
     run_ok(&mut source.decode(sp));
     // Both destinations exist before anything is removed (a destination retention has never
-    // heard of cannot hold files back): ship records one with its first acknowledgement.
+    // heard of cannot hold files back), each with files to start from.
     assert!(ship_new_files(sp, "dr1", dr1.path()));
     assert!(ship_new_files(sp, "dr2", dr2.path()));
     let mut next_id = 101u64;
@@ -550,7 +550,13 @@ fn random_interleavings_never_remove_what_a_later_step_needs() {
                     ("dr2", dr2.path())
                 };
                 let kill = (rng.next(2) == 0).then(|| rng.next(30));
-                if run_maybe_killed(&mut ship(sp, name, dest), kill, &[0, 3], &ctx()).is_none() {
+                let mut cmd = ship(sp, name, dest);
+                if kill.is_some() {
+                    // Slow enough that the kill lands mid-transfer whenever there is a file to
+                    // send, however fast the machine.
+                    cmd.args(["--max-rate", "256kB"]);
+                }
+                if run_maybe_killed(&mut cmd, kill, &[0, 3], &ctx()).is_none() {
                     ship_kills += 1;
                 }
             }
