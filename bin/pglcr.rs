@@ -293,7 +293,8 @@ fn run_apply(args: cli::ApplyArgs) -> ExitCode {
                 .map_err(|e| format!("--on-conflict: {e}"))?;
         }
         let duration = |option: &str, text: &str| {
-            pglcr::units::parse_duration(text).map_err(|e| format!("{option}: {e}"))
+            pglcr::units::parse_duration(text, std::time::Duration::from_millis(1))
+                .map_err(|e| format!("{option}: {e}"))
         };
         Ok(Request {
             from: args.from.clone().ok_or("--from LCRDIR is required")?,
@@ -612,20 +613,24 @@ fn run_catalog_export(args: CatalogExportArgs) -> ExitCode {
     };
     let mut text = export.json;
     text.push('\n');
-    match args.output.as_deref() {
-        Some(path) if path.as_os_str() != "-" => {
-            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
-                return fail(format!("could not write \"{}\": {e}", path.display()));
-            }
-        }
-        _ => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                return fail(format!("could not write output: {e}"));
-            }
-        }
+    if let Err(e) = write_output(args.output.as_deref(), text.as_bytes()) {
+        return fail(e);
     }
     ExitCode::SUCCESS
+}
+
+/// Writes `bytes` durably to `path`, or to stdout when there is none or it is "-".
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> Result<(), String> {
+    match path {
+        Some(path) if path.as_os_str() != "-" => pglcr::durable::write_file(path, bytes)
+            .map_err(|e| format!("could not write \"{}\": {e}", path.display())),
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("could not write output: {e}"))
+        }
+    }
 }
 
 fn run_catalog_follow(args: cli::CatalogFollowArgs) -> ExitCode {
@@ -655,18 +660,8 @@ fn run_catalog_follow(args: cli::CatalogFollowArgs) -> ExitCode {
         Err(e) => return fail(format!("could not write the catalog: {e}")),
     };
     text.push('\n');
-    match args.output.as_deref() {
-        Some(path) if path.as_os_str() != "-" => {
-            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
-                return fail(format!("could not write \"{}\": {e}", path.display()));
-            }
-        }
-        _ => {
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-                return fail(format!("could not write output: {e}"));
-            }
-        }
+    if let Err(e) = write_output(args.output.as_deref(), text.as_bytes()) {
+        return fail(e);
     }
     eprintln!(
         "pglcr: catalog followed to {} ({} catalog changes applied{})",

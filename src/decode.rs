@@ -16,7 +16,6 @@ use crate::tuple::types::{OutputContext, TypeError};
 use crate::wal::lsn::{parse_segment_file_name, segno_from_parts, Lsn};
 use crate::wal::reader::{EndOfWal, ReadError, Reader};
 use crate::wal::segment::segment_name_part;
-use crate::wal::segment::WalDir;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -161,15 +160,8 @@ pub fn run(req: &Request, out: &mut dyn Write) -> Result<Summary, DecodeError> {
     });
     let follower = warmed_follower(&catalog, &range, start)?;
     decoder.follow_catalog(follower);
-    let mut reader = Reader::with_info(
-        WalDir::new(&range.dir),
-        range.tli,
-        range.info,
-        range.seg_size,
-    );
-    reader.set_end(range.end);
-    let first = reader.find_first_record(start)?;
-    reader.begin_read(first);
+    let mut reader = range.reader();
+    reader.find_first_record(start)?;
     let mut sink = Sink::new(out);
     let pumped = pump(reader, decoder, writer.as_mut(), &mut sink, None)?;
     sink.flush()?;
@@ -221,15 +213,8 @@ pub(crate) fn warm_up(
         end: Some(start),
         timeline: Some(tli),
     })?;
-    let mut reader = Reader::with_info(
-        WalDir::new(&range.dir),
-        range.tli,
-        range.info,
-        range.seg_size,
-    );
-    reader.set_end(range.end);
-    let first = reader.find_first_record(redo)?;
-    reader.begin_read(first);
+    let mut reader = range.reader();
+    reader.find_first_record(redo)?;
     while let Some(rec) = reader.next_record()? {
         if rec.lsn >= start {
             break;
@@ -411,15 +396,8 @@ pub fn follow_catalog(req: &FollowRequest) -> Result<Followed, DecodeError> {
         resume: None,
     });
     decoder.follow_catalog(follower);
-    let mut reader = Reader::with_info(
-        WalDir::new(&range.dir),
-        range.tli,
-        range.info,
-        range.seg_size,
-    );
-    reader.set_end(range.end);
-    let first = reader.find_first_record(start)?;
-    reader.begin_read(first);
+    let mut reader = range.reader();
+    reader.find_first_record(start)?;
     let mut versions = 0;
     let mut last = decoder.committed_catalog().cloned();
     while let Some(rec) = reader.next_record()? {

@@ -439,8 +439,7 @@ fn new_state(req: &Request, catalog: &Catalog, start: Lsn) -> Result<State, Spoo
     // record (as at a consistent point), transactions below its next xid began earlier.
     let sysid = info.sysid;
     let mut reader = Reader::with_info(wal, tli, info, seg_size);
-    let first = reader.find_first_record(start).map_err(DecodeError::from)?;
-    reader.begin_read(first);
+    reader.find_first_record(start).map_err(DecodeError::from)?;
     let skip_xids_below = match reader.next_record().map_err(DecodeError::from)? {
         Some(rec) => crate::logical::start_rule(&rec).map_err(DecodeError::from)?,
         None => None,
@@ -718,8 +717,8 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
     decoder.follow_catalog(follower);
     let mut reader = Reader::with_info(wal, tli, info, seg_size);
     reader.set_end(req.end);
-    let first = match reader.find_first_record(restart) {
-        Ok(first) => first,
+    match reader.find_first_record(restart) {
+        Ok(_) => {}
         // Nothing written after the position yet (or before --end): a run killed after it
         // saved its state, run again, ends here too.
         Err(ReadError::NoRecordAfter(_)) => {
@@ -732,8 +731,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             })
         }
         Err(e) => return Err(DecodeError::from(e).into()),
-    };
-    reader.begin_read(first);
+    }
     let mut no_output = std::io::sink();
     let mut sink = Sink::new(&mut no_output);
     let pumped = pump(reader, decoder, &mut driver, &mut sink, progress)?;

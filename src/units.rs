@@ -1,7 +1,7 @@
 //! Sizes and durations as PostgreSQL settings spell them: a number with an optional unit,
 //! `B`, `kB`, `MB`, `GB` or `TB` for sizes (powers of 1024), `us`, `ms`, `s`, `min`, `h` or `d`
-//! for durations (milliseconds without one, as `recovery_min_apply_delay`); case as PostgreSQL
-//! accepts it.
+//! for durations (a bare number counts in the setting's own unit); case as PostgreSQL accepts
+//! it.
 
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
@@ -26,7 +26,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("size \"{text}\" is too large"))
 }
 
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+/// A duration; a bare number counts in `bare_unit`, as a PostgreSQL time setting counts in its
+/// own unit (milliseconds for `recovery_min_apply_delay`, seconds for `checkpoint_timeout`).
+pub fn parse_duration(
+    text: &str,
+    bare_unit: std::time::Duration,
+) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -34,8 +39,9 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         format!("invalid duration \"{text}\": expected a number with an optional unit")
     })?;
     let micros: u64 = match unit.trim() {
+        "" => bare_unit.as_micros() as u64,
         "us" => 1,
-        "" | "ms" => 1_000,
+        "ms" => 1_000,
         "s" => 1_000_000,
         "min" => 60_000_000,
         "h" => 3_600_000_000,
@@ -69,13 +75,14 @@ mod tests {
     #[test]
     fn durations() {
         use std::time::Duration;
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5min"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1 h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
-        assert_eq!(parse_duration("250"), Ok(Duration::from_millis(250)));
-        assert!(parse_duration("5m").is_err());
-        assert!(parse_duration("1S").is_err());
-        assert!(parse_duration("s").is_err());
+        let ms = |t| parse_duration(t, Duration::from_millis(1));
+        assert_eq!(ms("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(ms("5min"), Ok(Duration::from_secs(300)));
+        assert_eq!(ms("1 h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(ms("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(ms("250"), Ok(Duration::from_millis(250)));
+        assert!(ms("5m").is_err());
+        assert!(ms("1S").is_err());
+        assert!(ms("s").is_err());
     }
 }

@@ -7,6 +7,7 @@ use crate::wal::lsn::{parse_segment_file_name, segno_from_parts, Lsn, TimeLineId
 use crate::wal::segment::{load_file, segment_info, segment_name_part, SegmentInfo, WalDir};
 
 use super::DumpError;
+use crate::wal::reader::Reader;
 
 /// Where and what to read.
 #[derive(Clone, Debug)]
@@ -17,6 +18,16 @@ pub struct Range {
     pub end: Option<Lsn>,
     pub seg_size: u64,
     pub info: SegmentInfo,
+}
+
+impl Range {
+    /// A reader of the range's WAL, stopping at its end.
+    pub fn reader(&self) -> Reader {
+        let mut reader =
+            Reader::with_info(WalDir::new(&self.dir), self.tli, self.info, self.seg_size);
+        reader.set_end(self.end);
+        reader
+    }
 }
 
 /// The user's request before resolution.

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use crate::rmgr::DescError;
 use crate::wal::lsn::Lsn;
-use crate::wal::reader::{EndOfWal, ReadError, Reader};
+use crate::wal::reader::{EndOfWal, ReadError};
 use crate::wal::record::{Fork, Record, RelFileLocator};
-use crate::wal::segment::{SegmentError, WalDir};
+use crate::wal::segment::SegmentError;
 use crate::wal::version::PgVersion;
 
 pub use locate::{Range, RangeRequest};
@@ -145,24 +145,13 @@ fn show_record(
     })
 }
 
-fn new_reader(range: &Range) -> Reader {
-    let mut reader = Reader::with_info(
-        WalDir::new(&range.dir),
-        range.tli,
-        range.info,
-        range.seg_size,
-    );
-    reader.set_end(range.end);
-    reader
-}
-
 /// Runs a dump over `range`, writing to `out`.
 pub fn run(range: &Range, opts: &Options, out: &mut dyn Write) -> Result<Summary, DumpError> {
     // Like pg_waldump, refuse an unusable target directory before reading any WAL.
     if let Some(dir) = &opts.save_fullpage {
         prepare_fullpage_dir(dir)?;
     }
-    let mut reader = new_reader(range);
+    let mut reader = range.reader();
     let first = loop {
         match reader.find_first_record(range.start) {
             // When following, the first record may simply not be written yet.

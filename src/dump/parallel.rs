@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::{new_reader, show_record, DumpError, Options, Range, Stats};
+use super::{show_record, DumpError, Options, Range, Stats};
 use crate::wal::lsn::Lsn;
 
 /// Bytes of WAL per chunk for plain segment files (compressed ones are read whole per chunk).
@@ -60,7 +60,7 @@ fn read_chunk(range: &Range, opts: &Options, from: Lsn, limit: Lsn) -> Chunk {
         last: None,
         clean: false,
     };
-    let mut reader = new_reader(range);
+    let mut reader = range.reader();
     let Ok(first) = reader.find_first_record(from) else {
         return chunk;
     };

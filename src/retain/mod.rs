@@ -215,31 +215,10 @@ fn format_duration(d: Duration) -> String {
     format!("{ms}ms")
 }
 
-/// Parses a duration as PostgreSQL time settings are written: a number with a unit `ms`, `s`,
-/// `min`, `h` or `d` (`3min`, `7d`); a bare number is seconds.
+/// Parses a duration as PostgreSQL time settings are written (`3min`, `7d`); a bare number is
+/// seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("invalid duration \"{text}\": expected a number with a unit (ms, s, min, h, d)")
-    })?;
-    let unit = unit.trim();
-    let per = match unit {
-        "" => 1000,
-        u => TIME_UNITS
-            .iter()
-            .find(|(name, _)| *name == u)
-            .map(|(_, per)| *per)
-            .ok_or_else(|| {
-                format!(
-                    "invalid duration unit \"{u}\" in \"{text}\": valid units are ms, s, min, h and d"
-                )
-            })?,
-    };
-    n.checked_mul(per)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("duration \"{text}\" is too large"))
+    crate::units::parse_duration(text, Duration::from_secs(1))
 }
 
 /// One file retention decided about.
