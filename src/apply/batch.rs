@@ -27,7 +27,59 @@ pub(super) struct SetStatement<'a> {
     pub rows: u64,
 }
 
+/// The fewest inserted rows of one shape that go by COPY rather than by a set statement: COPY
+/// skips the arrays' parsing and unnesting and the executor's per-row projection, but costs a
+/// round trip of its own, which only pays for itself over many rows.
+const COPY_MIN_ROWS: u64 = 1000;
+
 impl SetStatement<'_> {
+    /// Whether the statement is better sent as COPY: enough inserted rows.
+    pub fn copies(&self) -> bool {
+        self.key.op == b'J' && self.rows >= COPY_MIN_ROWS
+    }
+
+    /// `COPY t (c1, c2, …) FROM STDIN` for an insert statement: the columns its rows set.
+    pub fn copy_sql(&self, rel: &RelationInfo) -> String {
+        let cols: Vec<String> = rel
+            .columns
+            .iter()
+            .zip(&self.key.set)
+            .filter(|(_, s)| **s)
+            .map(|(c, _)| quote(&c.name))
+            .collect();
+        format!("COPY {} ({}) FROM STDIN", qualified(rel), cols.join(", "))
+    }
+
+    /// The rows in COPY's text format: a line per row, columns separated by tabs, `\N` for
+    /// NULL, backslash escapes for the separators. Written by hand because it is PostgreSQL's
+    /// own format.
+    pub fn copy_data(&self) -> Vec<u8> {
+        let mut data = Vec::new();
+        for row in 0..self.rows as usize {
+            for (i, column) in self.columns.iter().enumerate() {
+                if i > 0 {
+                    data.push(b'\t');
+                }
+                match column[row] {
+                    None => data.extend_from_slice(b"\\N"),
+                    Some(v) => {
+                        for &b in v.as_bytes() {
+                            match b {
+                                b'\\' => data.extend_from_slice(b"\\\\"),
+                                b'\n' => data.extend_from_slice(b"\\n"),
+                                b'\r' => data.extend_from_slice(b"\\r"),
+                                b'\t' => data.extend_from_slice(b"\\t"),
+                                b => data.push(b),
+                            }
+                        }
+                    }
+                }
+            }
+            data.push(b'\n');
+        }
+        data
+    }
+
     /// The SQL of `rel`, the statement's relation: one `text[]` parameter per column it
     /// reads, or for a statement of one row one `text` parameter per column, planned for one
     /// row (an index lookup rather than a join with an array of unknown length).
@@ -71,6 +123,14 @@ impl<'a> Plan<'a> {
     /// The statements in the order to run them.
     pub fn into_steps(self) -> impl Iterator<Item = Step<'a>> {
         self.levels.into_iter().flatten()
+    }
+
+    /// Whether a statement of the plan goes by COPY.
+    pub fn copies(&self) -> bool {
+        self.levels
+            .iter()
+            .flatten()
+            .any(|s| matches!(s, Step::Set(s) if s.copies()))
     }
 
     /// The set statements of a plan of one level, which commute and may therefore run as

@@ -976,7 +976,7 @@ impl Applier {
         groups: &[Vec<SourceTxn>],
         relations: &FxHashMap<u32, RelationInfo>,
     ) -> Result<usize, ApplyError> {
-        let (mut sql, mut prepare) = (String::new(), String::new());
+        let (mut out, mut prepare) = (Outgoing::default(), String::new());
         let mut deltas = Vec::with_capacity(groups.len());
         let mut total = Counters::default();
         let mut stats_in_sql = false;
@@ -987,15 +987,20 @@ impl Applier {
             let Some((plan, delta)) = plan_group(group, relations, &mut checked) else {
                 break;
             };
-            sql.push_str("BEGIN;\n");
+            out.sql.push_str("BEGIN;\n");
             let last = group.last().expect("non-empty group");
-            let position_written = match plan.into_one_level() {
+            let one_level = if plan.copies() {
+                Err(plan)
+            } else {
+                plan.into_one_level()
+            };
+            let position_written = match one_level {
                 Ok(statements) => {
-                    self.push_folded(&mut sql, &mut prepare, &statements, last, relations)
+                    self.push_folded(&mut out.sql, &mut prepare, &statements, last, relations)
                 }
                 Err(plan) => {
                     for step in plan.into_steps() {
-                        self.push_step(&mut sql, &mut prepare, step, relations);
+                        self.push_step(&mut out, &mut prepare, step, relations);
                     }
                     false
                 }
@@ -1006,8 +1011,8 @@ impl Applier {
             let (progress, stats) =
                 self.progress_sql(last, is_last.then_some(&total), !position_written);
             stats_in_sql |= stats;
-            sql.push_str(&progress);
-            sql.push_str("COMMIT;\n");
+            out.sql.push_str(&progress);
+            out.sql.push_str("COMMIT;\n");
             deltas.push(delta);
         }
         if deltas.is_empty() {
@@ -1020,7 +1025,7 @@ impl Applier {
         } else {
             self.client.batch_execute(&prepare)
         };
-        let committed = match sent.and_then(|()| self.client.batch_execute(&sql)) {
+        let committed = match sent.and_then(|()| out.send(&mut self.client)) {
             Ok(()) => deltas.len(),
             Err(e) => {
                 let _ = self.client.batch_execute("ROLLBACK; DEALLOCATE ALL");
@@ -1028,10 +1033,8 @@ impl Applier {
                 self.prepared.clear();
                 self.folded.clear();
                 self.statements.clear();
-                if let Some(c) = e.code() {
-                    if c.code().starts_with("08") {
-                        return Err(target_error(&e));
-                    }
+                if e.code().is_some_and(|c| c.code().starts_with("08")) || self.client.is_closed() {
+                    return Err(target_error(&e));
                 }
                 let position = self.position()?;
                 groups[..deltas.len()]
@@ -1055,19 +1058,24 @@ impl Applier {
     /// first use, to `prepare`.
     fn push_step(
         &mut self,
-        sql: &mut String,
+        out: &mut Outgoing,
         prepare: &mut String,
         step: batch::Step,
         relations: &FxHashMap<u32, RelationInfo>,
     ) {
         let statement = match step {
             batch::Step::Raw(raw) => {
-                sql.push_str(&raw);
-                sql.push_str(";\n");
+                out.sql.push_str(&raw);
+                out.sql.push_str(";\n");
+                return;
+            }
+            batch::Step::Set(s) if s.copies() => {
+                out.copy(s.copy_sql(&relations[&s.key.rel]), s.copy_data(), s.rows);
                 return;
             }
             batch::Step::Set(s) => s,
         };
+        let sql = &mut out.sql;
         // Named prepared statements skip parsing and planning per execution; PREPARE is not
         // transactional, so a failed query forgets them all (see above). A statement of one
         // row takes plain values (another shape), planned as a one-row lookup.
@@ -1193,6 +1201,81 @@ impl Applier {
     fn position(&mut self) -> Result<Lsn, ApplyError> {
         read_position(&mut self.client, self.mode, &self.origin)
     }
+}
+
+/// What the fast path sends: SQL text, in which runs of many inserted rows go by COPY.
+#[derive(Default)]
+struct Outgoing {
+    /// What goes before `sql`, in order.
+    before: Vec<Piece>,
+    sql: String,
+}
+
+enum Piece {
+    Sql(String),
+    Copy {
+        statement: String,
+        data: Vec<u8>,
+        rows: u64,
+    },
+}
+
+impl Outgoing {
+    /// Ends the SQL so far and adds a COPY of `rows` rows after it.
+    fn copy(&mut self, statement: String, data: Vec<u8>, rows: u64) {
+        let sql = std::mem::take(&mut self.sql);
+        if !sql.is_empty() {
+            self.before.push(Piece::Sql(sql));
+        }
+        self.before.push(Piece::Copy {
+            statement,
+            data,
+            rows,
+        });
+    }
+
+    /// Sends it all; stops at the first error. A COPY that loads other than its rows is an
+    /// error too (raised on the target, so that its transaction is rolled back).
+    fn send(self, client: &mut Client) -> Result<(), postgres::Error> {
+        for piece in self.before {
+            match piece {
+                Piece::Sql(sql) => client.batch_execute(&sql)?,
+                Piece::Copy {
+                    statement,
+                    data,
+                    rows,
+                } => {
+                    let loaded = copy_in(client, &statement, &data)?;
+                    if loaded != rows {
+                        client.batch_execute(&format!(
+                            "SELECT pglcr.expect_rows({loaded}, {rows})"
+                        ))?;
+                    }
+                }
+            }
+        }
+        client.batch_execute(&self.sql)
+    }
+}
+
+/// Runs `COPY … FROM STDIN` with `data`, in messages of 1 MiB; returns the rows loaded.
+fn copy_in(client: &mut Client, statement: &str, data: &[u8]) -> Result<u64, postgres::Error> {
+    use std::io::Write as _;
+    let mut writer = client.copy_in(statement)?;
+    for chunk in data.chunks(1 << 20) {
+        if let Err(e) = writer.write_all(chunk) {
+            // The writer wraps the target's error; give it back as it was.
+            match e
+                .into_inner()
+                .map(|inner| inner.downcast::<postgres::Error>())
+            {
+                Some(Ok(e)) => return Err(*e),
+                // A failed write leaves the copy failed: finishing it reports why.
+                _ => break,
+            }
+        }
+    }
+    writer.finish()
 }
 
 /// The set statements of a group and what they count, or `None` when a change needs the
