@@ -1238,7 +1238,7 @@ pub struct StatusArgs {
     #[arg(long = "format", value_enum, default_value_t = StatusFormatArg::Text)]
     pub format: StatusFormatArg,
 
-    /// Write to FILE (replaced atomically) instead of standard output
+    /// Write to FILE (replaced atomically) instead of standard output ("-": standard output)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

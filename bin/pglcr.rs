@@ -1338,16 +1338,8 @@ fn run_status(args: cli::StatusArgs) -> ExitCode {
         cli::StatusFormatArg::Json => status::render_json(&st),
         cli::StatusFormatArg::Prometheus => status::render_prometheus(&st),
     };
-    match &args.output {
-        Some(path) => {
-            if let Err(e) = pglcr::durable::write_file(path, text.as_bytes()) {
-                return fail(format!("could not write \"{}\": {e}", path.display()));
-            }
-        }
-        None => {
-            print!("{text}");
-            let _ = std::io::stdout().flush();
-        }
+    if let Err(e) = write_output(args.output.as_deref(), text.as_bytes()) {
+        return fail(e);
     }
     if st.problems() == 0 {
         ExitCode::SUCCESS

@@ -182,6 +182,20 @@ fn positions_lags_and_holders_in_text_json_and_prometheus() {
             .arg(&prom_file),
     );
     let prom = std::fs::read_to_string(&prom_file).unwrap();
+    // "-" is standard output, as for other pg tools.
+    let to_stdout = run_ok(pglcr().args([
+        "status",
+        "--archive",
+        wal_arg,
+        "--spool",
+        spool_arg,
+        "--format",
+        "prometheus",
+        "-o",
+        "-",
+    ]));
+    assert_eq!(String::from_utf8_lossy(&to_stdout.stdout), prom);
+    assert!(!std::path::Path::new("-").exists());
     let mut seen_types = Vec::new();
     for line in prom.lines() {
         if let Some(rest) = line.strip_prefix("# TYPE ") {
