@@ -434,6 +434,20 @@ fn many_inserted_rows_go_by_copy_and_a_conflict_among_them_follows_the_policy() 
         target.psql("SELECT kind || ' ' || resolution FROM pglcr.conflicts"),
         "insert_exists skip"
     );
+
+    // A column the target lacks (its schema is the operator's) stops apply with the source
+    // transaction and the row named.
+    let target = target_for(&p.source);
+    target.psql("ALTER TABLE kv DROP COLUMN v");
+    let out = apply_cmd(p.spool.path(), &target).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("applying source transaction")
+            && err.contains(r#"relation "public"."kv""#)
+            && err.contains(r#"column "v" of relation "kv" does not exist; row {"id":"1""#),
+        "{err}"
+    );
 }
 
 #[test]

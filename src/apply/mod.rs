@@ -440,6 +440,9 @@ struct Applier {
     /// The same for the set statements of a one-level plan run as one statement, by their
     /// shapes in order.
     folded: HashMap<Vec<StatementKey>, String>,
+    /// Shapes of inserts whose table and columns the target was seen to have, which may
+    /// therefore go by COPY.
+    copy_checked: std::collections::HashSet<StatementKey>,
     stats_written: std::time::Instant,
 }
 
@@ -1054,6 +1057,30 @@ impl Applier {
         Ok(committed)
     }
 
+    /// Whether the target has the table and columns of an insert statement, for COPY: a
+    /// COPY that fails as it starts leaves the client library out of step with the server
+    /// (it ends the failed exchange twice), so only one that can start is sent. The insert is
+    /// parsed, which is where a missing table or column shows; the set statement it stands
+    /// for then fails the same way and is applied change by change, naming the row.
+    fn may_copy(
+        &mut self,
+        statement: &batch::SetStatement,
+        relations: &FxHashMap<u32, RelationInfo>,
+    ) -> bool {
+        if self.copy_checked.contains(&statement.key) {
+            return true;
+        }
+        let types = vec![Type::TEXT_ARRAY; statement.columns.len()];
+        let parsed = self
+            .client
+            .prepare_typed(&statement.sql(&relations[&statement.key.rel]), &types)
+            .is_ok();
+        if parsed {
+            self.copy_checked.insert(statement.key.clone());
+        }
+        parsed
+    }
+
     /// Appends one step of a plan to `sql`: a set statement with its check; its PREPARE, on
     /// first use, to `prepare`.
     fn push_step(
@@ -1069,7 +1096,7 @@ impl Applier {
                 out.sql.push_str(";\n");
                 return;
             }
-            batch::Step::Set(s) if s.copies() => {
+            batch::Step::Set(s) if s.copies() && self.may_copy(&s, relations) => {
                 out.copy(s.copy_sql(&relations[&s.key.rel]), s.copy_data(), s.rows);
                 return;
             }
@@ -1588,6 +1615,7 @@ fn connect(req: &Request, origin: &str) -> Result<(Applier, Lsn), ApplyError> {
             unwritten: Counters::default(),
             prepared: HashMap::new(),
             folded: HashMap::new(),
+            copy_checked: Default::default(),
             stats_written: std::time::Instant::now(),
         },
         position,
