@@ -5,6 +5,7 @@ use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};
 use nom::IResult;
 use smallvec::SmallVec;
 
+use super::crc;
 use super::lsn::Lsn;
 use super::version::PgVersion;
 
@@ -57,36 +58,8 @@ pub fn parse_record_header(input: &[u8]) -> IResult<&[u8], RecordHeader> {
 
 /// CRC-32C over the body, then over the header up to `xl_crc` (`XLogRecordHeaderCRC` order).
 pub fn record_crc(record: &[u8]) -> u32 {
-    let body = &record[RECORD_HEADER_SIZE..];
-    #[cfg(target_arch = "x86_64")]
-    if body.len() <= SHORT_CRC_MAX && std::arch::is_x86_feature_detected!("sse4.2") {
-        // SAFETY: the CPU was just found to support SSE 4.2, all that the function needs.
-        return unsafe { short_crc32c(short_crc32c(0, body), &record[..20]) };
-    }
-    crc32c::crc32c_append(crc32c::crc32c(body), &record[..20])
-}
-
-/// Records up to this size (most of them) are checksummed by [`short_crc32c`].
-#[cfg(target_arch = "x86_64")]
-const SHORT_CRC_MAX: usize = 256;
-
-/// CRC-32C of a short input, 8 bytes per instruction in one chain: for the tens of bytes of
-/// most records, the `crc32c` crate's set-up for its three interleaved chains and aligned
-/// middle costs more than the checksum itself.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse4.2")]
-fn short_crc32c(crc: u32, data: &[u8]) -> u32 {
-    use std::arch::x86_64::{_mm_crc32_u64, _mm_crc32_u8};
-    let (words, tail) = data.as_chunks::<8>();
-    let mut c = u64::from(!crc);
-    for w in words {
-        c = _mm_crc32_u64(c, u64::from_le_bytes(*w));
-    }
-    let mut c = c as u32;
-    for &b in tail {
-        c = _mm_crc32_u8(c, b);
-    }
-    !c
+    let body = crc::crc32c(&record[RECORD_HEADER_SIZE..]);
+    crc::crc32c_append(body, &record[..20])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -486,18 +459,6 @@ pub fn decode_record(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn record_crc_agrees_with_the_crc32c_crate_at_every_length() {
-        let bytes: Vec<u8> = (0..1200u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
-        for len in RECORD_HEADER_SIZE..bytes.len() {
-            let r = &bytes[..len];
-            let want = crc32c::crc32c_append(crc32c::crc32c(&r[RECORD_HEADER_SIZE..]), &r[..20]);
-            assert_eq!(record_crc(r), want, "length {len}");
-        }
-    }
 
     fn record(body: &[u8], rmid: u8, info: u8) -> Vec<u8> {
         let tot = (RECORD_HEADER_SIZE + body.len()) as u32;
