@@ -403,7 +403,7 @@ fn print_literal(s: &mut Vec<u8>, type_oid: u32, text: &str) {
             s.push(b'\'');
             let mut rest = text;
             while let Some(i) = rest.find('\'') {
-                s.extend_from_slice(rest[..=i].as_bytes());
+                s.extend_from_slice(&rest.as_bytes()[..=i]);
                 s.push(b'\'');
                 rest = &rest[i + 1..];
             }
