@@ -401,7 +401,7 @@ pub fn put_frame(out: &mut Vec<u8>, kind: u8, payload: impl FnOnce(&mut Vec<u8>)
     payload(out);
     let len = (out.len() - start - 5) as u32;
     out[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
-    let crc = crc32c::crc32c(&out[start..]);
+    let crc = crate::wal::crc::crc32c(&out[start..]);
     put_u32(out, crc);
 }
 
@@ -507,7 +507,7 @@ impl Frame {
         let payload_at = c.pos;
         c.take(len, "frame payload")?;
         let stored = c.u32("frame checksum")?;
-        let computed = crc32c::crc32c(&bytes[at..payload_at + len]);
+        let computed = crate::wal::crc::crc32c(&bytes[at..payload_at + len]);
         if stored != computed {
             return Err(FormatError::Invalid {
                 offset: at,

@@ -142,6 +142,11 @@ pub struct Writer<'c> {
     published_pos: Option<Position>,
     /// Where the stream stood when the run began.
     start_pos: Position,
+    /// Reused from block to block: the zstd context, a block's frames with their prefix, and
+    /// the compressed bytes.
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    raw: Vec<u8>,
+    compressed: Vec<u8>,
 }
 
 impl<'c> Writer<'c> {
@@ -170,6 +175,9 @@ impl<'c> Writer<'c> {
             published: Vec::new(),
             published_pos: None,
             start_pos: pos,
+            compressor: None,
+            raw: Vec::new(),
+            compressed: Vec::new(),
         }
     }
 
@@ -287,8 +295,10 @@ impl<'c> Writer<'c> {
             .start
             .clone()
             .expect("a block with frames has a start");
-        let (mut raw, mut prefix_frames) = self.block_prefix(open_txn.as_ref());
-        let mut z = self.compress(&raw)?;
+        let mut raw = std::mem::take(&mut self.raw);
+        let mut z = std::mem::take(&mut self.compressed);
+        let mut prefix_frames = self.block_prefix(open_txn.as_ref(), &mut raw);
+        self.compress(&raw, &mut z)?;
         let file = self.file.as_ref().expect("a block belongs to an open file");
         let too_big = file.trailer.blocks > 0
             && file.size + (BLOCK_HEADER_SIZE + z.len() + TRAILER_SIZE) as u64
@@ -300,10 +310,19 @@ impl<'c> Writer<'c> {
             };
             self.publish(start_pos, open_txn.is_some())?;
             self.open(next, open_txn.is_some())?;
-            (raw, prefix_frames) = self.block_prefix(open_txn.as_ref());
-            z = self.compress(&raw)?;
+            prefix_frames = self.block_prefix(open_txn.as_ref(), &mut raw);
+            self.compress(&raw, &mut z)?;
         }
-        let block = std::mem::take(&mut self.block);
+        // The next block fills the same buffer: no regrowing it frame after frame.
+        let mut body = std::mem::take(&mut self.block.body);
+        body.clear();
+        let block = std::mem::replace(
+            &mut self.block,
+            Block {
+                body,
+                ..Block::default()
+            },
+        );
         let file = self.file.as_mut().expect("open file");
         let mut head = Vec::with_capacity(BLOCK_HEADER_SIZE);
         head.extend_from_slice(&(raw.len() as u32).to_le_bytes());
@@ -348,21 +367,24 @@ impl<'c> Writer<'c> {
             file.header.last_lsn = lsn;
             file.header.last_time = time;
         }
+        self.raw = raw;
+        self.compressed = z;
         Ok(())
     }
 
     /// The frames a block needs before its body in the open file: a continued BEGIN when the
     /// file starts inside a transaction, and the relations not yet declared in the file.
-    fn block_prefix(&self, open_txn: Option<&Begin>) -> (Vec<u8>, u64) {
+    /// The block's bytes (prefix and body) go into `raw`; returns the prefix's frame count.
+    fn block_prefix(&self, open_txn: Option<&Begin>, raw: &mut Vec<u8>) -> u64 {
         let file = self.file.as_ref().expect("open file");
-        let mut raw = Vec::with_capacity(self.block.body.len() + 256);
+        raw.clear();
         let mut frames = 0;
         if let Some(b) = open_txn.filter(|_| file.trailer.blocks == 0) {
             Frame::Begin(Begin {
                 continued: true,
                 ..b.clone()
             })
-            .encode(&mut raw);
+            .encode(raw);
             frames += 1;
         }
         for oid in &self.block.rels {
@@ -373,12 +395,24 @@ impl<'c> Writer<'c> {
             }
         }
         raw.extend_from_slice(&self.block.body);
-        (raw, frames)
+        frames
     }
 
-    fn compress(&self, raw: &[u8]) -> Result<Vec<u8>, WriteError> {
-        // Level 3 (zstd's default) keeps pace with decoding; a rerun gives the same bytes.
-        zstd::bulk::compress(raw, 3).map_err(|e| self.io(e))
+    /// Compresses `raw` into `z` (replacing what it held), with one zstd context for the run.
+    fn compress(&mut self, raw: &[u8], z: &mut Vec<u8>) -> Result<(), WriteError> {
+        if self.compressor.is_none() {
+            // Level 1: about twice as fast as zstd's default level 3 on these frames, for
+            // files some 4% larger (pgbench: 10.7% of the WAL instead of 10.3%). Compression
+            // is the largest single cost of writing LCR files. A rerun gives the same bytes.
+            self.compressor = Some(zstd::bulk::Compressor::new(1).map_err(|e| self.io(e))?);
+        }
+        let compressor = self.compressor.as_mut().expect("created above");
+        z.clear();
+        z.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+        compressor
+            .compress_to_buffer(raw, z)
+            .map(drop)
+            .map_err(|e| self.io(e))
     }
 
     /// Writes the trailer and header, syncs and publishes the open file.

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::logical::{Change, ChangeStream, Event, Message, Txn};
+use crate::tuple::{reuse_datums, Datum};
 
 use super::{Job, OutputError, Resolved, Resolver, Row, Sink};
 
@@ -74,6 +75,8 @@ pub struct Driver<'c, P> {
     inline: bool,
     /// Rows whose buffers the next renderings reuse (inline mode).
     spare_rows: Vec<Row<'c>>,
+    /// Deforming scratch space kept from change to change (inline mode).
+    spare_datums: Vec<Datum<'static>>,
 }
 
 impl<'c, P: Plugin<'c>> Driver<'c, P> {
@@ -92,6 +95,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             job_bytes: 0,
             inline: rayon::current_num_threads() <= 2,
             spare_rows: Vec::new(),
+            spare_datums: Vec::new(),
         }
     }
 
@@ -156,8 +160,10 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             }
             if self.inline {
                 let ctx = self.resolver.output_context();
-                let resolved =
-                    job.render_reusing(&change, ctx, &mut Vec::new(), &mut self.spare_rows)?;
+                let mut datums = reuse_datums(std::mem::take(&mut self.spare_datums));
+                let resolved = job.render_reusing(&change, ctx, &mut datums, &mut self.spare_rows);
+                self.spare_datums = reuse_datums(datums);
+                let resolved = resolved?;
                 self.plugin.change(&txn, &change, &resolved, out)?;
                 resolved.recycle(&mut self.spare_rows);
                 out.maybe_flush()?;

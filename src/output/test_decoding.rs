@@ -97,7 +97,6 @@ pub struct Writer<'c> {
     catalog: &'c Catalog,
     ctx: OutputContext,
     major: u32,
-    text: String,
     /// Something of the current transaction was written (skip-empty-xacts).
     wrote: bool,
 }
@@ -111,7 +110,6 @@ impl<'c> Writer<'c> {
             catalog,
             ctx,
             major,
-            text: String::new(),
             wrote: false,
         }
     }
@@ -238,14 +236,13 @@ impl<'c> Plugin<'c> for Writer<'c> {
             write_message(out, true, prefix, content);
             return Ok(());
         }
-        let mut s = std::mem::take(&mut self.text);
-        s.clear();
-        let result = self.change_text(change.lsn, resolved, &mut s);
-        if result.is_ok() {
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'\n');
+        // Written in place; a change whose value cannot be printed leaves nothing behind.
+        let at = out.len();
+        let result = self.change_text(change.lsn, resolved, out);
+        match result {
+            Ok(()) => out.push(b'\n'),
+            Err(_) => out.truncate(at),
         }
-        self.text = s;
         result
     }
 
@@ -279,40 +276,40 @@ impl<'c> Writer<'c> {
         &self,
         lsn: crate::wal::lsn::Lsn,
         change: &Resolved<'c>,
-        s: &mut String,
+        s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let table = |s: &mut String, rel: &crate::catalog::Relation| {
+        let table = |s: &mut Vec<u8>, rel: &crate::catalog::Relation| {
             let names = self.names(rel);
-            s.push_str("table ");
-            s.push_str(&names.table);
-            s.push(':');
+            s.extend_from_slice(b"table ");
+            s.extend_from_slice(names.table.as_bytes());
+            s.push(b':');
             names
         };
         match change {
             Resolved::Insert { rel, new } => {
                 let names = table(s, rel);
-                s.push_str(" INSERT:");
+                s.extend_from_slice(b" INSERT:");
                 self.tuple(lsn, rel, &names, new, false, s)?;
             }
             Resolved::Update { rel, old, new } => {
                 let names = table(s, rel);
-                s.push_str(" UPDATE:");
+                s.extend_from_slice(b" UPDATE:");
                 if let Some(old) = old {
-                    s.push_str(" old-key:");
+                    s.extend_from_slice(b" old-key:");
                     self.tuple(lsn, rel, &names, old, true, s)?;
-                    s.push_str(" new-tuple:");
+                    s.extend_from_slice(b" new-tuple:");
                 }
                 match new {
                     Some(new) => self.tuple(lsn, rel, &names, new, false, s)?,
-                    None => s.push_str(" (no-tuple-data)"),
+                    None => s.extend_from_slice(b" (no-tuple-data)"),
                 }
             }
             Resolved::Delete { rel, old } => {
                 let names = table(s, rel);
-                s.push_str(" DELETE:");
+                s.extend_from_slice(b" DELETE:");
                 match old {
                     Some(old) => self.tuple(lsn, rel, &names, old, true, s)?,
-                    None => s.push_str(" (no-tuple-data)"),
+                    None => s.extend_from_slice(b" (no-tuple-data)"),
                 }
             }
             Resolved::Truncate {
@@ -320,23 +317,25 @@ impl<'c> Writer<'c> {
                 cascade,
                 restart_seqs,
             } => {
-                s.push_str("table ");
+                s.extend_from_slice(b"table ");
                 for (i, rel) in rels.iter().enumerate() {
                     if i > 0 {
-                        s.push_str(", ");
+                        s.extend_from_slice(b", ");
                     }
-                    push_qualified_identifier(s, &rel.namespace, &rel.name, self.major);
+                    let mut name = String::new();
+                    push_qualified_identifier(&mut name, &rel.namespace, &rel.name, self.major);
+                    s.extend_from_slice(name.as_bytes());
                 }
-                s.push_str(": TRUNCATE:");
+                s.extend_from_slice(b": TRUNCATE:");
                 if *restart_seqs || *cascade {
                     if *restart_seqs {
-                        s.push_str(" restart_seqs");
+                        s.extend_from_slice(b" restart_seqs");
                     }
                     if *cascade {
-                        s.push_str(" cascade");
+                        s.extend_from_slice(b" cascade");
                     }
                 } else {
-                    s.push_str(" (no-flags)");
+                    s.extend_from_slice(b" (no-flags)");
                 }
             }
             Resolved::Message { .. } => {}
@@ -352,7 +351,7 @@ impl<'c> Writer<'c> {
         names: &RelNames,
         row: &Row<'c>,
         skip_nulls: bool,
-        s: &mut String,
+        s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         for (col, value) in &row.values {
             if skip_nulls && *value == Value::Null {
@@ -364,18 +363,19 @@ impl<'c> Writer<'c> {
                 .ok()
                 .and_then(|i| names.headers.get(i))
             {
-                Some(h) => s.push_str(h),
+                Some(h) => s.extend_from_slice(h.as_bytes()),
                 None => {
-                    s.push(' ');
-                    push_quoted_identifier(s, &col.name, self.major);
-                    s.push('[');
-                    s.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
-                    s.push_str("]:");
+                    let mut header = String::from(" ");
+                    push_quoted_identifier(&mut header, &col.name, self.major);
+                    header.push('[');
+                    header.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
+                    header.push_str("]:");
+                    s.extend_from_slice(header.as_bytes());
                 }
             }
             match value {
-                Value::Null => s.push_str("null"),
-                Value::UnchangedToast => s.push_str("unchanged-toast-datum"),
+                Value::Null => s.extend_from_slice(b"null"),
+                Value::UnchangedToast => s.extend_from_slice(b"unchanged-toast-datum"),
                 _ => {
                     let text = row.text_of(lsn, rel, col, value)?.unwrap_or_default();
                     print_literal(s, col.type_oid, text);
@@ -387,26 +387,28 @@ impl<'c> Writer<'c> {
 }
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.
-fn print_literal(s: &mut String, type_oid: u32, text: &str) {
+fn print_literal(s: &mut Vec<u8>, type_oid: u32, text: &str) {
     use crate::catalog::type_oids::*;
     match type_oid {
-        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => s.push_str(text),
-        BIT | VARBIT => {
-            s.push_str("B'");
-            s.push_str(text);
-            s.push('\'');
+        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+            s.extend_from_slice(text.as_bytes())
         }
-        BOOL => s.push_str(if text == "t" { "true" } else { "false" }),
+        BIT | VARBIT => {
+            s.extend_from_slice(b"B'");
+            s.extend_from_slice(text.as_bytes());
+            s.push(b'\'');
+        }
+        BOOL => s.extend_from_slice(if text == "t" { "true" } else { "false" }.as_bytes()),
         _ => {
-            s.push('\'');
+            s.push(b'\'');
             let mut rest = text;
             while let Some(i) = rest.find('\'') {
-                s.push_str(&rest[..=i]);
-                s.push('\'');
+                s.extend_from_slice(&rest.as_bytes()[..=i]);
+                s.push(b'\'');
                 rest = &rest[i + 1..];
             }
-            s.push_str(rest);
-            s.push('\'');
+            s.extend_from_slice(rest.as_bytes());
+            s.push(b'\'');
         }
     }
 }

@@ -188,6 +188,17 @@ pub enum Datum<'a> {
     CString(&'a [u8]),
 }
 
+/// Empties a vector of datums and gives back its allocation for datums borrowing other bytes:
+/// collecting the emptied vector's iterator into a vector of a same-sized type reuses its
+/// buffer, so scratch space outlives the tuples deformed into it.
+pub fn reuse_datums<'b>(mut datums: Vec<Datum<'_>>) -> Vec<Datum<'b>> {
+    datums.clear();
+    datums
+        .into_iter()
+        .map(|_| unreachable!("emptied"))
+        .collect()
+}
+
 pub fn align(off: usize, align: usize) -> usize {
     (off + align - 1) & !(align - 1)
 }
@@ -307,6 +318,7 @@ pub fn deform_into<'a>(
     out: &mut Vec<Datum<'a>>,
 ) -> Result<(), TupleError> {
     out.clear();
+    out.reserve(columns.len());
     let natts = tuple.natts();
     if natts > columns.len() {
         return Err(TupleError::TooManyAttributes {

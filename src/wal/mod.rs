@@ -1,5 +1,6 @@
 //! Reading WAL: positions, versions, pages, records, segment files and record assembly.
 
+pub mod crc;
 pub mod image;
 pub mod lsn;
 pub mod page;

@@ -5,6 +5,7 @@ use nom::number::complete::{le_u16, le_u32, le_u64, le_u8};
 use nom::IResult;
 use smallvec::SmallVec;
 
+use super::crc;
 use super::lsn::Lsn;
 use super::version::PgVersion;
 
@@ -57,8 +58,8 @@ pub fn parse_record_header(input: &[u8]) -> IResult<&[u8], RecordHeader> {
 
 /// CRC-32C over the body, then over the header up to `xl_crc` (`XLogRecordHeaderCRC` order).
 pub fn record_crc(record: &[u8]) -> u32 {
-    let body = crc32c::crc32c(&record[RECORD_HEADER_SIZE..]);
-    crc32c::crc32c_append(body, &record[..20])
+    let body = crc::crc32c(&record[RECORD_HEADER_SIZE..]);
+    crc::crc32c_append(body, &record[..20])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
