@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::pages::{Pages, PagesError, TupleChange};
 use super::rows::{self, AttributeRow, ClassRow, Layouts, Row, RowError, TypeRow};
@@ -110,6 +111,9 @@ pub struct Follower {
     /// Transient heaps a rewrite of a followed catalog fills (by tablespace and relfilenode),
     /// with the catalog rewritten, until a committed version knows their relfilenodes.
     rewrites: FxHashMap<(u32, u32), u32>,
+    /// Where the followed catalogs and those transient heaps are stored (tablespace and
+    /// relfilenode) and which catalog each holds: looked up for every block of every record.
+    nodes: Nodes,
     /// Catalog rows of transactions still open, read while warming up.
     open: PendingRows,
     /// Where reading the WAL began: catalog rows before it were not seen.
@@ -138,7 +142,7 @@ impl Follower {
             source,
         })?;
         let committed = Arc::new(base.clone());
-        Ok(Follower {
+        let mut f = Follower {
             layouts,
             pages: Pages::default(),
             db: base.database_oid(),
@@ -149,10 +153,31 @@ impl Follower {
             redo_points: Vec::new(),
             carried: None,
             rewrites: FxHashMap::default(),
+            nodes: Nodes::default(),
             open: PendingRows::default(),
             read_from: None,
             xid_horizon: None,
-        })
+        };
+        f.find_nodes();
+        Ok(f)
+    }
+
+    /// Refreshes [`Follower::nodes`] from the committed version and the rewrites.
+    fn find_nodes(&mut self) {
+        let committed = &self.committed;
+        let all: Vec<((u32, u32), u32)> = rows::FOLLOWED
+            .iter()
+            .filter_map(|&oid| {
+                let r = committed.relation(oid)?;
+                Some(((r.tablespace, r.relfilenode?), oid))
+            })
+            .chain(self.rewrites.iter().map(|(&k, &oid)| (k, oid)))
+            .collect();
+        self.nodes = Nodes {
+            lowest: all.iter().map(|((_, n), _)| *n).min().unwrap_or(u32::MAX),
+            highest: all.iter().map(|((_, n), _)| *n).max().unwrap_or(0),
+            all,
+        };
     }
 
     /// A follower continuing an earlier one: `base` with `commits` (in commit order) applied,
@@ -169,6 +194,7 @@ impl Follower {
             f.committed = Arc::new(apply(&f.committed, &c.rows, &f.ctx)?);
             f.versions.push((c.lsn, f.committed.clone()));
         }
+        f.find_nodes();
         f.taken_at = known_until.max(base.taken_at);
         f.carried = Some(Carried {
             base: f.versions[0].1.clone(),
@@ -324,15 +350,31 @@ impl Follower {
         &self.committed
     }
 
+    /// Whether [`Follower::feed`] has anything to do with a record: most records touch no
+    /// followed catalog, and this is all they cost.
+    #[inline]
+    pub fn needs(&self, rec: &Record<'_>) -> bool {
+        self.read_from.is_none()
+            || matches!(rec.rmid(), RM_XLOG_ID | RM_RELMAP_ID)
+            || rec.blocks.iter().any(|b| {
+                self.catalog_of(b.locator.spc, b.locator.db, b.locator.rel)
+                    .is_some()
+            })
+    }
+
     /// Which followed catalog a relfilenode of this database holds, as of the committed
     /// version, or which one a transient heap being filled rewrites.
+    #[inline]
     fn catalog_of(&self, spc: u32, db: u32, node: u32) -> Option<u32> {
-        catalog_of(&self.committed, &self.rewrites, self.db, spc, db, node)
+        catalog_of(&self.nodes, self.db, spc, db, node)
     }
 
     /// Follows one record; returns the catalog rows it wrote, for the transaction that wrote
-    /// them. Records that touch no followed catalog cost a lookup per block.
+    /// them. Records that touch no followed catalog cost a comparison or two per block.
     pub fn feed(&mut self, rec: &Record<'_>) -> Result<Vec<RowChange>, FollowError> {
+        if !self.needs(rec) {
+            return Ok(Vec::new());
+        }
         let read_from = *self.read_from.get_or_insert(rec.lsn);
         match rec.rmid() {
             RM_XLOG_ID
@@ -360,9 +402,9 @@ impl Follower {
         }) {
             return Ok(Vec::new());
         }
-        let (committed, rewrites, db) = (&self.committed, &self.rewrites, self.db);
+        let (nodes, db) = (&self.nodes, self.db);
         let is_catalog = |l: &crate::wal::record::RelFileLocator| {
-            catalog_of(committed, rewrites, db, l.spc, l.db, l.rel).is_some()
+            catalog_of(nodes, db, l.spc, l.db, l.rel).is_some()
         };
         let changes = self.pages.apply(rec, is_catalog)?;
         let mut out = Vec::new();
@@ -397,6 +439,7 @@ impl Follower {
                     };
                     self.rewrites
                         .insert((self.tablespace_of(c), node), c.relrewrite);
+                    self.find_nodes();
                 }
             }
             out.push(RowChange {
@@ -459,11 +502,10 @@ impl Follower {
             return Ok(false);
         }
         self.committed = Arc::new(apply(&self.committed, rows, &self.ctx)?);
-        if !self.rewrites.is_empty() {
-            let committed = &self.committed;
-            self.rewrites
-                .retain(|&(spc, node), _| committed.relation_by_filenode(spc, node).is_none());
-        }
+        let committed = &self.committed;
+        self.rewrites
+            .retain(|&(spc, node), _| committed.relation_by_filenode(spc, node).is_none());
+        self.find_nodes();
         if let Some(c) = self.carried.as_mut() {
             c.commits.push(CommittedRows {
                 lsn,
@@ -479,22 +521,25 @@ impl Follower {
     }
 }
 
-fn catalog_of(
-    committed: &Catalog,
-    rewrites: &FxHashMap<(u32, u32), u32>,
-    our_db: u32,
-    spc: u32,
-    db: u32,
-    node: u32,
-) -> Option<u32> {
-    if db != our_db {
+/// Where followed catalogs are stored, with the range of their relfilenodes: the catalogs'
+/// own are below those of user relations until a catalog is rewritten.
+#[derive(Default)]
+struct Nodes {
+    all: Vec<((u32, u32), u32)>,
+    lowest: u32,
+    highest: u32,
+}
+
+#[inline]
+fn catalog_of(nodes: &Nodes, our_db: u32, spc: u32, db: u32, node: u32) -> Option<u32> {
+    if db != our_db || node < nodes.lowest || node > nodes.highest {
         return None;
     }
-    match committed.relation_by_filenode(spc, node) {
-        Some(r) => Some(r.oid).filter(|oid| rows::FOLLOWED.contains(oid)),
-        None if rewrites.is_empty() => None,
-        None => rewrites.get(&(spc, node)).copied(),
-    }
+    nodes
+        .all
+        .iter()
+        .find(|&&(k, _)| k == (spc, node))
+        .map(|&(_, oid)| oid)
 }
 
 /// `TransactionIdPrecedes` for normal xids.
@@ -980,8 +1025,8 @@ fn apply_namespace(cat: &mut Catalog, oid: u32, name: &str) {
 #[derive(Clone, Debug, Default)]
 pub struct TxnCatalogs {
     /// Committed versions, each current from its LSN on (the first from the transaction's
-    /// start).
-    pub committed: Vec<(Lsn, Arc<Catalog>)>,
+    /// start); mostly one.
+    pub committed: SmallVec<[(Lsn, Arc<Catalog>); 1]>,
     /// The transaction's own catalog rows, in LSN order.
     pub own: Vec<RowChange>,
 }

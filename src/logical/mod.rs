@@ -486,7 +486,7 @@ impl Decoder {
         if xid != 0 {
             self.state(xid, rec.lsn);
         }
-        if let Some(f) = self.follower.as_mut() {
+        if let Some(f) = self.follower.as_mut().filter(|f| f.needs(rec)) {
             let rows = f.feed(rec)?;
             if !rows.is_empty() && xid != 0 {
                 self.state(xid, rec.lsn).catalog_rows.extend(rows);
