@@ -885,9 +885,11 @@ pub enum CatalogCommand {
     #[command(
         long_about = "Read the WAL from where the dictionary was taken (its taken_at_lsn) and \
                       apply the catalog changes of every transaction that commits before the \
-                      end: created, altered, renamed and truncated tables, new columns and \
-                      their defaults, new types and enum values, schema renames, replica \
-                      identity and partition changes. The result is the dictionary as of the \
+                      end: created, altered, renamed, truncated and dropped tables, new \
+                      columns and their defaults, new enum, range, multirange, composite and \
+                      domain types and enum values, schema renames, replica identity and \
+                      partition changes, and rewrites of the system catalogs themselves \
+                      (VACUUM FULL, CLUSTER, relation map updates). The result is the dictionary as of the \
                       end, in the same pglcr-catalog(5) format, with taken_at_lsn set there: \
                       what `pglcr catalog export` would have written at that LSN, so a \
                       cron-driven decoder can carry its dictionary forward without connecting \
@@ -896,10 +898,11 @@ pub enum CatalogCommand {
                       taken (checkpoint_redo_lsn) must be in WALDIR: catalog pages are rebuilt \
                       from the full-page images logged after it. The result records the redo \
                       point of the last checkpoint read for the next run.\n\n\
-                      Not followed yet: rows removed from catalogs (dropped tables stay listed; \
-                      a dropped primary key or replica identity index still counts), new range \
-                      types, and VACUUM FULL of pg_class itself (relation map updates). Catalog \
-                      changes of transactions still open at the end are not in the result.\n\n\
+                      Catalog changes of transactions still open at the end are not in the \
+                      result. A transaction that began before that redo point and commits \
+                      catalog changes after the dictionary was taken may have made some that \
+                      the WAL read does not show: following stops at its commit with an error \
+                      naming its xid and LSN (export the catalog again after it).\n\n\
                       Output: FILE is replaced atomically (temporary file, fsync, rename); \
                       \"-\" or no -o writes to standard output.\n\n\
                       Exit status: 0 on success, 1 when the catalog or the WAL cannot be read \

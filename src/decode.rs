@@ -203,8 +203,10 @@ pub(crate) fn warm_up(
 ) -> Result<(), DecodeError> {
     let from = Follower::warm_up_from(catalog).or_else(|| oldest_segment_start(dir, tli, seg_size));
     let Some(redo) = from.filter(|&r| r < start) else {
+        follower.read_from(start);
         return Ok(());
     };
+    follower.read_from(redo);
     let range = locate::resolve(&RangeRequest {
         path: Some(dir.to_path_buf()),
         start_seg: None,

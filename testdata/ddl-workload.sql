@@ -90,3 +90,48 @@ ALTER TABLE d_ri REPLICA IDENTITY NOTHING;
 DELETE FROM d_ri WHERE id = 6;
 ALTER TABLE d_ri REPLICA IDENTITY DEFAULT;
 UPDATE d_ri SET id = 11 WHERE id = 1;
+
+-- new types after the catalog: a range type with its multirange, a composite type, a
+-- domain, a range over an enum created in the same transaction as the table using it
+CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE TYPE pair AS (a int, b text);
+CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+CREATE TABLE d_types (id int PRIMARY KEY, r floatrange, mr floatmultirange, p pair, d posint, ra floatrange[]);
+INSERT INTO d_types VALUES (1, '[1.5,2.5)', '{[1,2), [3,4)}', '(1,"x y")', 5, '{"[1,2)",empty}');
+BEGIN;
+CREATE TYPE moodrange AS RANGE (subtype = mood);
+CREATE TABLE d_moods (id int PRIMARY KEY, r moodrange, m moodmultirange);
+INSERT INTO d_moods VALUES (1, '[sad,happy]', '{[sad,ok), [happy,happy]}');
+COMMIT;
+UPDATE d_types SET r = '(,0]', p = '(2,)' WHERE id = 1;
+
+-- catalog rewrites: the relation-mapped catalogs (pg_class, pg_attribute, pg_type) get
+-- new relfilenodes in the relation map only, the others in pg_class; DDL and DML after
+VACUUM FULL pg_class;
+VACUUM FULL pg_attribute;
+VACUUM FULL pg_type;
+CREATE TABLE d_after_map (id int PRIMARY KEY, v text);
+INSERT INTO d_after_map VALUES (1, 'after VACUUM FULL of the mapped catalogs');
+ALTER TABLE d_after_map ADD COLUMN w int DEFAULT 7;
+UPDATE d_after_map SET v = 'updated after ADD COLUMN' WHERE id = 1;
+ALTER TABLE d_renamed RENAME TO d_renamed2;
+INSERT INTO d_renamed2 VALUES (4, 'r4');
+VACUUM FULL pg_namespace;
+VACUUM FULL pg_enum;
+VACUUM FULL pg_index;
+VACUUM FULL pg_inherits;
+VACUUM FULL pg_range;
+CLUSTER pg_class USING pg_class_oid_index;
+ALTER SCHEMA s_new RENAME TO s_newer;
+INSERT INTO s_newer.t VALUES (3, 'in s_newer');
+ALTER TYPE mood ADD VALUE 'glad';
+INSERT INTO d_enum VALUES (4, 'glad');
+ALTER TABLE d_ri REPLICA IDENTITY USING INDEX d_ri_u_key;
+UPDATE d_ri SET v = 'ri index after the pg_index rewrite' WHERE id = 11;
+ALTER TABLE d_part DETACH PARTITION d_part_2;
+INSERT INTO d_part_2 VALUES (5, 2, 'into table detached after the pg_inherits rewrite');
+CREATE TYPE intspan AS RANGE (subtype = int8);
+CREATE TABLE d_spans (id int PRIMARY KEY, s intspan, ms intspan_multirange, moods moodrange);
+INSERT INTO d_spans VALUES (1, '[1,10)', '{[1,3), [5,7)}', '[ok,glad]');
+ALTER TABLE d_types ADD COLUMN s intspan DEFAULT '[2,4)';
+UPDATE d_types SET d = 6 WHERE id = 1;

@@ -1,7 +1,8 @@
 //! `pglcr catalog follow` against a fresh `pglcr catalog export` at the same LSN, on a real
 //! PostgreSQL 15 server that ran the DDL workload of the pg15-ddl case after the first
 //! export. (Decoding across that DDL is compared with test_decoding and wal2json by
-//! tests/decode_compat.rs over testdata/pg15-ddl.)
+//! tests/decode_compat.rs over testdata/pg15-ddl.) Also DDL of a transaction still open when
+//! the dictionary is taken.
 //!
 //! Fields that legitimately differ, and are left out of the comparison:
 //! - `taken_at_lsn`: the export's insert position; follow stops at the end of the last
@@ -17,6 +18,8 @@
 mod support;
 
 use std::collections::BTreeMap;
+
+use std::path::Path;
 
 use serde_json::Value;
 use support::{pglcr, run_ok, Cluster};
@@ -86,7 +89,8 @@ fn tables(doc: &Value) -> BTreeMap<u64, Value> {
         .collect()
 }
 
-/// User types by OID: name, schema, kind and enum labels.
+/// User types by OID: name, schema, kind, enum labels, range subtypes and the rest decoding
+/// reads.
 fn types(doc: &Value) -> BTreeMap<u64, Value> {
     doc["types"]
         .as_array()
@@ -104,6 +108,9 @@ fn types(doc: &Value) -> BTreeMap<u64, Value> {
                     "name": t["name"], "namespace": t["namespace"], "typtype": t["typtype"],
                     "typelem": t["typelem"], "typarray": t["typarray"],
                     "typoutput": t["typoutput"], "enum_labels": labels,
+                    "typbasetype": t["typbasetype"], "typrelid": t["typrelid"],
+                    "typlen": t["typlen"], "typbyval": t["typbyval"], "typalign": t["typalign"],
+                    "range_subtype": t["range_subtype"], "multirange_of": t["multirange_of"],
                 }),
             )
         })
@@ -185,4 +192,128 @@ fn follow_names_the_catalog_file_it_cannot_read() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("missing.json"), "{err}");
+}
+
+fn conninfo(cluster: &Cluster) -> String {
+    format!(
+        "host={} port={} user=postgres dbname=postgres",
+        cluster.socket_dir().display(),
+        cluster.port
+    )
+}
+
+/// `pglcr decode` of the cluster's WAL from where `catalog` was taken to `end`, as
+/// test_decoding with include-xids=0 and skip-empty-xacts=1.
+fn decode(cluster: &Cluster, catalog: &Path, end: &str) -> std::process::Output {
+    pglcr()
+        .args(["decode", "--catalog"])
+        .arg(catalog)
+        .arg("-p")
+        .arg(cluster.wal_dir())
+        .args([
+            "-e",
+            end,
+            "-o",
+            "include-xids=0",
+            "-o",
+            "skip-empty-xacts=1",
+        ])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn ddl_of_a_transaction_open_when_the_catalog_is_taken() {
+    let cluster = Cluster::start(&["--wal-segsize=1"], &[("wal_level", "logical")]);
+    cluster.psql_script(
+        "CREATE TABLE t_open (id int PRIMARY KEY, v text);
+         INSERT INTO t_open VALUES (1, 'one');
+         CREATE TABLE t_early (id int PRIMARY KEY, v text);
+         INSERT INTO t_early VALUES (1, 'one');
+         CHECKPOINT;",
+    );
+    let work = tempfile::tempdir().unwrap();
+    cluster.psql("SELECT pg_create_logical_replication_slot('td', 'test_decoding')");
+
+    // DDL after the checkpoint the export records: read from the WAL when warming up, applied
+    // at the commit after the export, and seen by the transaction's own later changes.
+    let mut a = postgres::Client::connect(&conninfo(&cluster), postgres::NoTls).unwrap();
+    a.batch_execute(
+        "BEGIN;
+         ALTER TABLE t_open ADD COLUMN n int DEFAULT 5;
+         ALTER TABLE t_open RENAME COLUMN v TO w;
+         CREATE TABLE t_new (id int PRIMARY KEY, x numeric(6,2));",
+    )
+    .unwrap();
+    let open = work.path().join("open.json");
+    std::fs::write(&open, export(&cluster)).unwrap();
+    a.batch_execute("INSERT INTO t_new VALUES (1, 2.5); COMMIT;")
+        .unwrap();
+    cluster.psql_script(
+        "INSERT INTO t_open VALUES (2, 'two', 7);
+         UPDATE t_open SET w = 'one, updated' WHERE id = 1;
+         INSERT INTO t_new VALUES (2, 3.25);",
+    );
+    let end = cluster.psql("SELECT pg_current_wal_lsn()");
+    let expected = cluster.psql(&format!(
+        "SELECT data FROM pg_logical_slot_peek_changes('td', '{end}', NULL, \
+         'include-xids', '0', 'skip-empty-xacts', '1')"
+    ));
+    let out = decode(&cluster, &open, &end);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), expected);
+
+    // DDL before that checkpoint: not in the WAL read, so decoding stops at its commit.
+    let mut b = postgres::Client::connect(&conninfo(&cluster), postgres::NoTls).unwrap();
+    b.batch_execute("BEGIN; ALTER TABLE t_early ADD COLUMN n int DEFAULT 5;")
+        .unwrap();
+    let xid: i64 = b.query_one("SELECT txid_current()", &[]).unwrap().get(0);
+    cluster.psql("CHECKPOINT");
+    let late = work.path().join("late.json");
+    std::fs::write(&late, export(&cluster)).unwrap();
+    b.batch_execute("COMMIT").unwrap();
+    let commit_lsn = cluster.psql("SELECT pg_current_wal_lsn()");
+    cluster.psql("INSERT INTO t_early VALUES (2, 'two', 7)");
+    let end = cluster.psql("SELECT pg_current_wal_lsn()");
+    let followed = work.path().join("followed.json");
+    for cmd in [
+        pglcr()
+            .args(["decode", "--catalog"])
+            .arg(&late)
+            .arg("-p")
+            .arg(cluster.wal_dir())
+            .args(["-e", &end]),
+        pglcr()
+            .args(["catalog", "follow", "--catalog"])
+            .arg(&late)
+            .arg("-p")
+            .arg(cluster.wal_dir())
+            .args(["--end", &end, "-o"])
+            .arg(&followed),
+    ] {
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{cmd:?}: {err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(err.contains(&format!("transaction {xid} ")), "{err}");
+        assert!(err.contains("re-export the catalog"), "{err}");
+        // The commit record ends before the position read after it.
+        let at = err
+            .split("catalog change at ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .unwrap_or_else(|| panic!("no LSN in {err}"));
+        let lsn = |s: &str| s.parse::<pglcr::wal::lsn::Lsn>().unwrap();
+        assert!(lsn(at) < lsn(&commit_lsn), "{at} {commit_lsn}: {err}");
+    }
+    assert!(!followed.exists());
+    cluster.stop();
 }

@@ -6,15 +6,26 @@
 //! Rows removed from catalogs are followed for relations (DROP TABLE), indexes (a dropped
 //! primary key or replica identity index), types and partitions (DETACH); dropped schemas
 //! stay known (no later change can use them).
+//!
+//! Rewrites of followed catalogs (VACUUM FULL, CLUSTER) fill a transient heap whose pages are
+//! logged whole before the catalog takes its relfilenode over, in its pg_class row or, for
+//! the relation-mapped catalogs (pg_class, pg_attribute, pg_type), only in the relation map
+//! (`XLOG_RELMAP_UPDATE`): the transient heap's pages are kept from its pg_class row on.
+//!
+//! What the WAL read cannot tell: catalog rows written before the first record read. A
+//! transaction that began before it and commits with invalidations after the dictionary was
+//! taken may have written some; the follower stops there ([`FollowError::Unknown`]).
 
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use super::pages::{Pages, PagesError, TupleChange};
 use super::rows::{self, AttributeRow, ClassRow, Layouts, Row, RowError, TypeRow};
 use super::{Catalog, CatalogFile, Column, EnumLabel, Relation, Type};
+use crate::rmgr::{xact, Data};
 use crate::tuple::types::{OutputContext, TypeError};
 use crate::tuple::{self, Varlena};
 use crate::wal::lsn::Lsn;
@@ -97,12 +108,32 @@ pub struct Follower {
     /// Redo points of the checkpoints read, in WAL order.
     redo_points: Vec<Lsn>,
     carried: Option<Carried>,
+    /// Transient heaps a rewrite of a followed catalog fills (by tablespace and relfilenode),
+    /// with the catalog rewritten, until a committed version knows their relfilenodes.
+    rewrites: FxHashMap<(u32, u32), u32>,
+    /// Where the followed catalogs and those transient heaps are stored (tablespace and
+    /// relfilenode) and which catalog each holds: looked up for every block of every record.
+    nodes: Nodes,
+    /// Catalog rows of transactions still open, read while warming up.
+    open: PendingRows,
+    /// Where reading the WAL began: catalog rows before it were not seen.
+    read_from: Option<Lsn>,
+    /// `nextXid` of the first checkpoint whose redo point is at or after `read_from`: every
+    /// transaction that began before `read_from` has an xid below it.
+    xid_horizon: Option<u32>,
 }
 
-/// `RM_XLOG_ID` and its checkpoint records, whose main data starts with the redo point.
+/// `RM_XLOG_ID` and its checkpoint records, whose main data starts with the redo point
+/// (`CheckPoint.redo`), with `nextXid` at offset 24.
 const RM_XLOG_ID: u8 = 0;
 const XLOG_CHECKPOINT_SHUTDOWN: u8 = 0x00;
 const XLOG_CHECKPOINT_ONLINE: u8 = 0x10;
+const RM_XACT_ID: u8 = 1;
+/// `RM_RELMAP_ID` and `XLOG_RELMAP_UPDATE`: `xl_relmap_update { Oid dbid; Oid tsid; int32
+/// nbytes; RelMapFile data }`, `RelMapFile { int32 magic; int32 num_mappings; RelMapping
+/// mappings[]; … }`, `RelMapping { Oid mapoid; RelFileNumber mapfilenumber }`.
+const RM_RELMAP_ID: u8 = 7;
+const XLOG_RELMAP_UPDATE: u8 = 0x00;
 
 impl Follower {
     pub fn new(base: &Catalog) -> Result<Follower, FollowError> {
@@ -111,7 +142,7 @@ impl Follower {
             source,
         })?;
         let committed = Arc::new(base.clone());
-        Ok(Follower {
+        let mut f = Follower {
             layouts,
             pages: Pages::default(),
             db: base.database_oid(),
@@ -121,7 +152,32 @@ impl Follower {
             taken_at: base.taken_at,
             redo_points: Vec::new(),
             carried: None,
-        })
+            rewrites: FxHashMap::default(),
+            nodes: Nodes::default(),
+            open: PendingRows::default(),
+            read_from: None,
+            xid_horizon: None,
+        };
+        f.find_nodes();
+        Ok(f)
+    }
+
+    /// Refreshes [`Follower::nodes`] from the committed version and the rewrites.
+    fn find_nodes(&mut self) {
+        let committed = &self.committed;
+        let all: Vec<((u32, u32), u32)> = rows::FOLLOWED
+            .iter()
+            .filter_map(|&oid| {
+                let r = committed.relation(oid)?;
+                Some(((r.tablespace, r.relfilenode?), oid))
+            })
+            .chain(self.rewrites.iter().map(|(&k, &oid)| (k, oid)))
+            .collect();
+        self.nodes = Nodes {
+            lowest: all.iter().map(|((_, n), _)| *n).min().unwrap_or(u32::MAX),
+            highest: all.iter().map(|((_, n), _)| *n).max().unwrap_or(0),
+            all,
+        };
     }
 
     /// A follower continuing an earlier one: `base` with `commits` (in commit order) applied,
@@ -138,6 +194,7 @@ impl Follower {
             f.committed = Arc::new(apply(&f.committed, &c.rows, &f.ctx)?);
             f.versions.push((c.lsn, f.committed.clone()));
         }
+        f.find_nodes();
         f.taken_at = known_until.max(base.taken_at);
         f.carried = Some(Carried {
             base: f.versions[0].1.clone(),
@@ -196,9 +253,96 @@ impl Follower {
             .and_then(|l| l.parse().ok())
     }
 
-    /// Follows a record read before decoding starts: only the catalog pages it changes.
+    /// Reading the WAL begins at `lsn` (before the first record fed).
+    pub fn read_from(&mut self, lsn: Lsn) {
+        self.read_from.get_or_insert(lsn);
+    }
+
+    /// Follows a record read before decoding starts: the catalog pages it changes, and the
+    /// catalog rows of transactions, applied when they commit after the dictionary was taken
+    /// and kept for the decoder ([`Follower::take_open`]) while they are still open.
     pub fn warm_up(&mut self, rec: &Record<'_>) -> Result<(), FollowError> {
-        self.feed(rec).map(drop)
+        let rows = self.feed(rec)?;
+        let xid = rec.xid();
+        if !rows.is_empty() && xid != 0 {
+            self.open.entry(xid).or_default().extend(rows);
+        }
+        if rec.rmid() != RM_XACT_ID {
+            return Ok(());
+        }
+        let bad = |source| {
+            FollowError::Pages(PagesError::Record {
+                lsn: rec.lsn,
+                source,
+            })
+        };
+        match rec.info() & xact::XLOG_XACT_OPMASK {
+            info @ (xact::XLOG_XACT_COMMIT | xact::XLOG_XACT_COMMIT_PREPARED) => {
+                let p = xact::parse_commit(rec).map_err(bad)?;
+                let top = if info == xact::XLOG_XACT_COMMIT_PREPARED {
+                    p.twophase_xid
+                } else {
+                    xid
+                };
+                let rows = self.take_rows(top, &p.subxacts);
+                self.check_commit(top, p.xinfo, p.db_id, rec.lsn)?;
+                if self.commit(rec.lsn, &rows)? {
+                    self.versions.push((rec.lsn, self.committed.clone()));
+                }
+            }
+            info @ (xact::XLOG_XACT_ABORT | xact::XLOG_XACT_ABORT_PREPARED) => {
+                let p = xact::parse_abort(rec).map_err(bad)?;
+                let top = if info == xact::XLOG_XACT_ABORT_PREPARED {
+                    p.twophase_xid
+                } else {
+                    xid
+                };
+                self.take_rows(top, &p.subxacts);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The catalog rows read while warming up of a transaction and its subtransactions, in
+    /// LSN order.
+    fn take_rows(&mut self, xid: u32, subxacts: &[u32]) -> Vec<RowChange> {
+        let mut rows: Vec<RowChange> = std::iter::once(&xid)
+            .chain(subxacts)
+            .filter_map(|x| self.open.remove(x))
+            .flatten()
+            .collect();
+        rows.sort_by_key(|r| r.lsn);
+        rows
+    }
+
+    /// The catalog rows of transactions still open when warming up ended, by xid: the
+    /// decoder applies them when they commit.
+    pub fn take_open(&mut self) -> PendingRows {
+        std::mem::take(&mut self.open)
+    }
+
+    /// Checks a commit at `lsn` of transaction `xid` (`xinfo` and database from its commit
+    /// record): a transaction that changed this database's catalog and began before the WAL
+    /// read may have written catalog rows that were not read.
+    pub fn check_commit(&self, xid: u32, xinfo: u32, db: u32, lsn: Lsn) -> Result<(), FollowError> {
+        if lsn < self.taken_at || xinfo & xact::XACT_XINFO_HAS_INVALS == 0 || db != self.db {
+            return Ok(());
+        }
+        match (self.xid_horizon, self.read_from) {
+            (Some(horizon), Some(from)) if xid_precedes(xid, horizon) => {
+                Err(FollowError::Unknown {
+                    lsn,
+                    what: format!(
+                        "transaction {xid} commits catalog changes and began before {from}, \
+                         where the WAL read for the dictionary taken at {} begins: what it \
+                         changed before then is unknown",
+                        self.taken_at
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The catalog as of the last commit fed.
@@ -206,30 +350,51 @@ impl Follower {
         &self.committed
     }
 
-    /// Which followed catalog a relfilenode of this database holds, as of the committed version.
+    /// Whether [`Follower::feed`] has anything to do with a record: most records touch no
+    /// followed catalog, and this is all they cost.
+    #[inline]
+    pub fn needs(&self, rec: &Record<'_>) -> bool {
+        self.read_from.is_none()
+            || matches!(rec.rmid(), RM_XLOG_ID | RM_RELMAP_ID)
+            || rec.blocks.iter().any(|b| {
+                self.catalog_of(b.locator.spc, b.locator.db, b.locator.rel)
+                    .is_some()
+            })
+    }
+
+    /// Which followed catalog a relfilenode of this database holds, as of the committed
+    /// version, or which one a transient heap being filled rewrites.
+    #[inline]
     fn catalog_of(&self, spc: u32, db: u32, node: u32) -> Option<u32> {
-        if db != self.db {
-            return None;
-        }
-        self.committed
-            .relation_by_filenode(spc, node)
-            .map(|r| r.oid)
-            .filter(|oid| rows::FOLLOWED.contains(oid))
+        catalog_of(&self.nodes, self.db, spc, db, node)
     }
 
     /// Follows one record; returns the catalog rows it wrote, for the transaction that wrote
-    /// them. Records that touch no followed catalog cost a lookup per block.
+    /// them. Records that touch no followed catalog cost a comparison or two per block.
     pub fn feed(&mut self, rec: &Record<'_>) -> Result<Vec<RowChange>, FollowError> {
-        if rec.rmid() == RM_XLOG_ID
-            && matches!(
-                rec.info() & 0xF0,
-                XLOG_CHECKPOINT_SHUTDOWN | XLOG_CHECKPOINT_ONLINE
-            )
-        {
-            if let Some(b) = rec.main_data.get(..8) {
-                let redo = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-                self.redo_points.push(Lsn(redo));
+        if !self.needs(rec) {
+            return Ok(Vec::new());
+        }
+        let read_from = *self.read_from.get_or_insert(rec.lsn);
+        match rec.rmid() {
+            RM_XLOG_ID
+                if matches!(
+                    rec.info() & 0xF0,
+                    XLOG_CHECKPOINT_SHUTDOWN | XLOG_CHECKPOINT_ONLINE
+                ) =>
+            {
+                let d = Data::new(rec.main_data, "checkpoint");
+                if let (Ok(redo), Ok(next_xid)) = (d.u64(0), d.u32(24)) {
+                    self.redo_points.push(Lsn(redo));
+                    if self.xid_horizon.is_none() && Lsn(redo) >= read_from {
+                        self.xid_horizon = Some(next_xid);
+                    }
+                }
             }
+            RM_RELMAP_ID if rec.info() & 0xF0 == XLOG_RELMAP_UPDATE => {
+                return self.relmap_update(rec);
+            }
+            _ => {}
         }
         if !rec.blocks.iter().any(|b| {
             self.catalog_of(b.locator.spc, b.locator.db, b.locator.rel)
@@ -237,12 +402,9 @@ impl Follower {
         }) {
             return Ok(Vec::new());
         }
-        let committed = self.committed.clone();
+        let (nodes, db) = (&self.nodes, self.db);
         let is_catalog = |l: &crate::wal::record::RelFileLocator| {
-            l.db == self.db
-                && committed
-                    .relation_by_filenode(l.spc, l.rel)
-                    .is_some_and(|r| rows::FOLLOWED.contains(&r.oid))
+            catalog_of(nodes, db, l.spc, l.db, l.rel).is_some()
         };
         let changes = self.pages.apply(rec, is_catalog)?;
         let mut out = Vec::new();
@@ -266,6 +428,20 @@ impl Follower {
                     lsn: rec.lsn,
                     source,
                 })?;
+            if let Row::Class(c) = &row {
+                if !deleted && c.relrewrite != 0 && rows::FOLLOWED.contains(&c.relrewrite) {
+                    // A transient heap created with storage of its own: its relfilenode is
+                    // its OID when pg_class does not name it (a mapped catalog's).
+                    let node = if c.relfilenode != 0 {
+                        c.relfilenode
+                    } else {
+                        c.oid
+                    };
+                    self.rewrites
+                        .insert((self.tablespace_of(c), node), c.relrewrite);
+                    self.find_nodes();
+                }
+            }
             out.push(RowChange {
                 lsn: rec.lsn,
                 row,
@@ -275,6 +451,50 @@ impl Follower {
         Ok(out)
     }
 
+    /// The tablespace a pg_class row's relation is stored in.
+    fn tablespace_of(&self, c: &ClassRow) -> u32 {
+        tablespace_of(c, self.committed.file.database.tablespace)
+    }
+
+    /// An update of this database's relation map: the mapped relations whose relfilenode
+    /// it changes, as rows of the transaction that wrote it (the map is written just
+    /// before its commit record).
+    fn relmap_update(&mut self, rec: &Record<'_>) -> Result<Vec<RowChange>, FollowError> {
+        let d = Data::new(rec.main_data, "relation map update");
+        let parsed = (|| {
+            let db = d.u32(0)?;
+            if db != self.db {
+                return Ok(Vec::new());
+            }
+            let n = usize::try_from(d.i32(16)?).unwrap_or(0);
+            (0..n)
+                .map(|i| Ok((d.u32(20 + 8 * i)?, d.u32(24 + 8 * i)?)))
+                .collect()
+        })();
+        let mappings: Vec<(u32, u32)> = parsed.map_err(|source| PagesError::Record {
+            lsn: rec.lsn,
+            source,
+        })?;
+        let rows: Vec<RowChange> = mappings
+            .into_iter()
+            .filter(|&(oid, node)| {
+                self.committed
+                    .relation(oid)
+                    .is_some_and(|r| r.mapped && r.relfilenode != Some(node))
+            })
+            .map(|(oid, relfilenode)| RowChange {
+                lsn: rec.lsn,
+                row: Row::Mapped { oid, relfilenode },
+                deleted: false,
+            })
+            .collect();
+        if rec.xid() == 0 && !rows.is_empty() {
+            self.commit(rec.lsn, &rows)?;
+            return Ok(Vec::new());
+        }
+        Ok(rows)
+    }
+
     /// A transaction committed at `lsn` with these catalog rows: they are visible from now on.
     /// Returns whether the catalog changed.
     pub fn commit(&mut self, lsn: Lsn, rows: &[RowChange]) -> Result<bool, FollowError> {
@@ -282,6 +502,10 @@ impl Follower {
             return Ok(false);
         }
         self.committed = Arc::new(apply(&self.committed, rows, &self.ctx)?);
+        let committed = &self.committed;
+        self.rewrites
+            .retain(|&(spc, node), _| committed.relation_by_filenode(spc, node).is_none());
+        self.find_nodes();
         if let Some(c) = self.carried.as_mut() {
             c.commits.push(CommittedRows {
                 lsn,
@@ -294,6 +518,42 @@ impl Follower {
     /// The output settings the dictionary was taken with (to print missing values).
     pub fn output_context(&self) -> &OutputContext {
         &self.ctx
+    }
+}
+
+/// Where followed catalogs are stored, with the range of their relfilenodes: the catalogs'
+/// own are below those of user relations until a catalog is rewritten.
+#[derive(Default)]
+struct Nodes {
+    all: Vec<((u32, u32), u32)>,
+    lowest: u32,
+    highest: u32,
+}
+
+#[inline]
+fn catalog_of(nodes: &Nodes, our_db: u32, spc: u32, db: u32, node: u32) -> Option<u32> {
+    if db != our_db || node < nodes.lowest || node > nodes.highest {
+        return None;
+    }
+    nodes
+        .all
+        .iter()
+        .find(|&&(k, _)| k == (spc, node))
+        .map(|&(_, oid)| oid)
+}
+
+/// `TransactionIdPrecedes` for normal xids.
+fn xid_precedes(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+fn tablespace_of(c: &ClassRow, db_tablespace: u32) -> u32 {
+    if c.reltablespace != 0 {
+        c.reltablespace
+    } else if c.relisshared {
+        GLOBALTABLESPACE_OID
+    } else {
+        db_tablespace
     }
 }
 
@@ -366,6 +626,38 @@ fn apply_row(
             }
             put_relation(cat, rel);
         }
+        Row::Range {
+            typid,
+            subtype,
+            multirange,
+        } => {
+            let Some(mut t) = cat.type_(*typid).cloned() else {
+                return Err(FollowError::Unknown {
+                    lsn,
+                    what: format!("range type {typid}, which is not in the catalog"),
+                });
+            };
+            t.range_subtype = Some(*subtype);
+            cat.overlay_mut().types.insert(t.oid, Some(Arc::new(t)));
+            if let Some(mut m) = multirange.and_then(|m| cat.type_(m).cloned()) {
+                m.multirange_of = Some(*typid);
+                cat.overlay_mut().types.insert(m.oid, Some(Arc::new(m)));
+            }
+        }
+        Row::Mapped { oid, relfilenode } => {
+            let Some(mut rel) = cat.relation(*oid).cloned() else {
+                return Ok(());
+            };
+            let old = rel.relfilenode.replace(*relfilenode);
+            if let Some(old) = old.filter(|&old| {
+                cat.relation_by_filenode(rel.tablespace, old).map(|r| r.oid) == Some(*oid)
+            }) {
+                cat.overlay_mut()
+                    .by_filenode
+                    .insert((rel.tablespace, old), None);
+            }
+            put_relation(cat, rel);
+        }
         Row::Inherits { rel, parent } => {
             cat.overlay_mut().parents.insert(*rel, *parent);
             if let Some(mut r) = cat.relation(*rel).cloned() {
@@ -423,7 +715,11 @@ fn apply_delete(cat: &mut Catalog, row: &Row) {
         Row::Type(t) => {
             cat.overlay_mut().types.insert(t.oid, None);
         }
-        Row::Attribute(_) | Row::Namespace { .. } | Row::Enum { .. } => {}
+        Row::Attribute(_)
+        | Row::Namespace { .. }
+        | Row::Enum { .. }
+        | Row::Range { .. }
+        | Row::Mapped { .. } => {}
     }
 }
 
@@ -437,13 +733,7 @@ fn has_columns(kind: char) -> bool {
 
 fn apply_class(cat: &mut Catalog, c: &ClassRow, lsn: Lsn) {
     let prev = cat.relation(c.oid).cloned();
-    let tablespace = if c.reltablespace != 0 {
-        c.reltablespace
-    } else if c.relisshared {
-        GLOBALTABLESPACE_OID
-    } else {
-        cat.file.database.tablespace
-    };
+    let tablespace = tablespace_of(c, cat.file.database.tablespace);
     let relfilenode = if c.relfilenode != 0 {
         Some(c.relfilenode)
     } else {
@@ -735,8 +1025,8 @@ fn apply_namespace(cat: &mut Catalog, oid: u32, name: &str) {
 #[derive(Clone, Debug, Default)]
 pub struct TxnCatalogs {
     /// Committed versions, each current from its LSN on (the first from the transaction's
-    /// start).
-    pub committed: Vec<(Lsn, Arc<Catalog>)>,
+    /// start); mostly one.
+    pub committed: SmallVec<[(Lsn, Arc<Catalog>); 1]>,
     /// The transaction's own catalog rows, in LSN order.
     pub own: Vec<RowChange>,
 }

@@ -15,8 +15,9 @@ pub const PG_NAMESPACE: u32 = 2615;
 pub const PG_INDEX: u32 = 2610;
 pub const PG_INHERITS: u32 = 2611;
 pub const PG_ENUM: u32 = 3501;
+pub const PG_RANGE: u32 = 3541;
 /// The catalogs followed, in no particular order.
-pub const FOLLOWED: [u32; 7] = [
+pub const FOLLOWED: [u32; 8] = [
     PG_TYPE,
     PG_ATTRIBUTE,
     PG_CLASS,
@@ -24,6 +25,7 @@ pub const FOLLOWED: [u32; 7] = [
     PG_INDEX,
     PG_INHERITS,
     PG_ENUM,
+    PG_RANGE,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -110,10 +112,32 @@ pub enum Row {
     Class(ClassRow),
     Attribute(AttributeRow),
     Type(TypeRow),
-    Namespace { oid: u32, name: String },
-    Enum { oid: u32, typid: u32, label: String },
+    Namespace {
+        oid: u32,
+        name: String,
+    },
+    Enum {
+        oid: u32,
+        typid: u32,
+        label: String,
+    },
     Index(IndexRow),
-    Inherits { rel: u32, parent: u32 },
+    Inherits {
+        rel: u32,
+        parent: u32,
+    },
+    /// A `pg_range` row: the range type, its subtype and (14+) its multirange type.
+    Range {
+        typid: u32,
+        subtype: u32,
+        multirange: Option<u32>,
+    },
+    /// A relation-mapped catalog (pg_class, pg_attribute, pg_type, …) got a new relfilenode
+    /// in the relation map (`XLOG_RELMAP_UPDATE`), not in its pg_class row.
+    Mapped {
+        oid: u32,
+        relfilenode: u32,
+    },
 }
 
 /// The column layouts of the followed catalogs.
@@ -241,6 +265,11 @@ impl Layouts {
                 rel: f.u32("inhrelid")?,
                 parent: f.u32("inhparent")?,
             },
+            PG_RANGE => Row::Range {
+                typid: f.u32("rngtypid")?,
+                subtype: f.u32("rngsubtype")?,
+                multirange: f.opt_u32("rngmultitypid")?.filter(|&m| m != 0),
+            },
             _ => unreachable!("only followed catalogs are read"),
         })
     }
@@ -255,6 +284,7 @@ fn table_name(oid: u32) -> &'static str {
         PG_ENUM => "pg_enum",
         PG_INDEX => "pg_index",
         PG_INHERITS => "pg_inherits",
+        PG_RANGE => "pg_range",
         _ => "catalog",
     }
 }

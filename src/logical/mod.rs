@@ -325,8 +325,14 @@ impl Decoder {
 
     /// Follows catalog changes from the WAL, starting from `follower`'s dictionary: each
     /// emitted transaction then carries the catalog versions its changes see.
-    pub fn follow_catalog(&mut self, follower: Follower) {
+    pub fn follow_catalog(&mut self, mut follower: Follower) {
         self.history = follower.versions().iter().cloned().collect();
+        // Catalog rows that transactions still open wrote before the first record fed here.
+        for (xid, rows) in follower.take_open() {
+            if let Some(first) = rows.first() {
+                self.state(xid, first.lsn).catalog_rows.extend(rows);
+            }
+        }
         self.follower = Some(follower);
     }
 
@@ -480,7 +486,7 @@ impl Decoder {
         if xid != 0 {
             self.state(xid, rec.lsn);
         }
-        if let Some(f) = self.follower.as_mut() {
+        if let Some(f) = self.follower.as_mut().filter(|f| f.needs(rec)) {
             let rows = f.feed(rec)?;
             if !rows.is_empty() && xid != 0 {
                 self.state(xid, rec.lsn).catalog_rows.extend(rows);
@@ -686,6 +692,9 @@ impl Decoder {
                 let p = xact::parse_commit(rec).at(rec)?;
                 let prepared = info == xact::XLOG_XACT_COMMIT_PREPARED;
                 let xid = if prepared { p.twophase_xid } else { rec.xid() };
+                if let Some(f) = &self.follower {
+                    f.check_commit(xid, p.xinfo, p.db_id, rec.lsn)?;
+                }
                 let mut st = self.take_merged(xid, &p.subxacts);
                 let mut gid = None;
                 let mut end = TxnEnd::Commit;
