@@ -1,17 +1,19 @@
 //! A destination on another host, over the system's OpenSSH client: `ssh://[user@]host[:port]/path`.
 //!
-//! The far side needs nothing but a POSIX shell and standard tools (`head`, `tee`, `sha256sum`
-//! or `openssl`, `wc`, `mv`, `sync`, as GNU coreutils or BusyBox have them): each transfer job
-//! keeps one small `sh -c` script running there, fed requests and file bytes on its standard
-//! input, that writes each file to a temporary name while checksumming the stream, checks size
-//! and SHA-256 against what the sender computed, fsyncs the file (`sync FILE`, or a global
-//! `sync` where that is not supported) and renames it into place. So a file appears complete
-//! or not at all. The directory is fsynced once for a batch of files, before the sender
-//! records them in the manifest and acknowledges them (see [`Transport`]). One long-lived
-//! script per job rather than one per file, because every ssh session pays for a login shell
-//! on the far side. Checksumming the received stream instead of reading the file back keeps
-//! the far side to one pass over the data; the size check catches a short write by `tee`, and
-//! a read-back right after writing would come from the page cache anyway.
+//! The far side needs nothing but a POSIX shell and standard tools (`dd` or `head`,
+//! `sha256sum` or `openssl`, `wc`, `mv`, `sync`, as GNU coreutils or BusyBox have them): each
+//! transfer job keeps one small `sh -c` script running there, fed requests and file bytes on
+//! its standard input, that writes each file to a temporary name, checks its size and SHA-256
+//! against what the sender computed, fsyncs it (`sync FILE`, or a global `sync` where that is
+//! not supported) and renames it into place. So a file appears complete or not at all. The
+//! directory is fsynced once for a batch of files, before the sender records them in the
+//! manifest and acknowledges them (see [`Transport`]). One long-lived script per job rather
+//! than one per file, because every ssh session pays for a login shell on the far side; the
+//! first one also reads the manifest when the run starts.
+//!
+//! The checksum is taken of the file as written, read back from the page cache: cheaper than
+//! copying the stream through `tee` into a checksum pipe, and it checks the file itself. While
+//! the far side checks and stores one file, the sender already sends the next one ([`Sender`]).
 //!
 //! Each receiving script has its own SSH connection, so that `--jobs` spreads encryption over
 //! several ssh processes. Writing to a dead ssh raises SIGPIPE: the process must ignore it
@@ -97,6 +99,8 @@ impl SshTarget {
 /// `appended` (`append`: the bytes are added to the end of the existing file NAME after a
 /// directory fsync, for the manifest), or a reason after which the session ends
 /// (`damaged: …` for bytes damaged or cut off in transit).
+/// An `open - 0 -` request removes temporary files of interrupted transfers and answers
+/// `manifest SIZE` followed by the SIZE bytes of the manifest, or `no-manifest`.
 /// `stored` means the file is fsynced and renamed into place; the rename is durable once a
 /// `sync-directory` request (answered `synced`) has fsynced the directory, which the sender
 /// does once for a batch of files, before it records any of them.
@@ -148,6 +152,19 @@ trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 settle() { if [ -n "$job" ]; then wait "$job" || exit; job=; fi; }
 while read -r name sum size mode; do
+  if [ "$name" = open ]; then
+    for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
+      if [ -f "$f" ]; then rm -f -- "$f" || { echo "could not remove $f"; exit 11; }; fi
+    done
+    if [ -f pglcr.manifest ]; then
+      size=$(wc -c < pglcr.manifest) || { echo "could not read pglcr.manifest"; exit 11; }
+      echo "manifest $((size))"
+      cat pglcr.manifest || exit 11
+    else
+      echo no-manifest
+    fi
+    continue
+  fi
   if [ "$name" = sync-directory ]; then
     settle
     { sync -- . 2>/dev/null || sync; } || { echo "could not fsync the directory"; exit 11; }
@@ -185,15 +202,6 @@ if [ "${probe%% *}" = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f2
 else
   sum256() { sha256sum; }
 fi
-"#;
-
-/// Removes temporary files of interrupted transfers and prints the manifest, if any.
-const OPEN_SCRIPT: &str = r#"cd -- "$1" || exit 10
-for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
-  if [ -f "$f" ]; then rm -f -- "$f" || exit 11; fi
-done
-if [ -f pglcr.manifest ]; then cat pglcr.manifest || exit 11; fi
-exit 0
 "#;
 
 /// Prints `sha256  name` for every LCR file, as sha256sum does.
@@ -450,8 +458,31 @@ fn quote(s: &str) -> String {
 
 impl Transport for SshTransport {
     fn open(&self) -> Result<Option<String>, TransportError> {
-        let manifest = self.run_once("reading the manifest", OPEN_SCRIPT)?;
-        Ok((!manifest.is_empty()).then_some(manifest))
+        // Over a receiving session, which the first transfer then uses: one connection fewer
+        // to set up before the bytes flow.
+        let what = "reading the manifest";
+        let (mut session, answer) = self.ask(what, |s| {
+            s.stdin.write_all(b"open - 0 -\n").ok()?;
+            s.stdin.flush().ok()?;
+            s.answer()
+        })?;
+        let manifest = match answer.strip_prefix("manifest ").map(str::parse::<usize>) {
+            Some(Ok(size)) => {
+                let mut text = vec![0; size];
+                if session.stdout.read_exact(&mut text).is_err() {
+                    let (status, stderr) = session.finish();
+                    return Err(self.failure(what, status, &stderr));
+                }
+                Some(String::from_utf8_lossy(&text).into_owned())
+            }
+            _ if answer == "no-manifest" => None,
+            _ => {
+                let (status, _) = session.finish();
+                return Err(self.failure(what, status, &answer));
+            }
+        };
+        self.give_back(session);
+        Ok(manifest.filter(|m| !m.is_empty()))
     }
 
     fn put(
