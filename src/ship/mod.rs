@@ -410,6 +410,27 @@ fn connect(req: &Request, transport: &dyn Transport) -> Result<(Manifest, bool),
         })
 }
 
+/// [`connect`], then restores the manifest line of every acknowledged file the spool still
+/// has but the manifest lacks (a line lost to a cut or a hand edit): the destination holds
+/// those files.
+fn connect_and_restore(
+    req: &Request,
+    transport: &dyn Transport,
+    shipped: &[(LcrName, PathBuf)],
+) -> Result<(Manifest, bool), ShipError> {
+    let (mut manifest, mut write_whole) = connect(req, transport)?;
+    for (lcr_name, path) in shipped {
+        let file_name = lcr_name.to_string();
+        if !manifest.0.contains_key(&file_name) {
+            manifest
+                .0
+                .insert(file_name.clone(), load(path, &file_name)?.entry);
+            write_whole = true;
+        }
+    }
+    Ok((manifest, write_whole))
+}
+
 fn transport_error(req: &Request, e: TransportError) -> ShipError {
     match e {
         TransportError::Transient(detail) | TransportError::Fatal(detail) => ShipError::Transport {
@@ -482,18 +503,6 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         summary.elapsed = start.elapsed();
         return Ok(summary);
     }
-    let (mut manifest, mut write_whole) = connect(req, transport.as_ref())?;
-    // An acknowledged file the spool still has but the manifest lacks (a line lost to a cut
-    // or a hand edit): the destination holds it, so its line is written again.
-    for (lcr_name, path) in &shipped {
-        let file_name = lcr_name.to_string();
-        if !manifest.0.contains_key(&file_name) {
-            manifest
-                .0
-                .insert(file_name.clone(), load(path, &file_name)?.entry);
-            write_whole = true;
-        }
-    }
     let pacer = Pacer::new(req.max_rate);
     let queue = Mutex::new(pending.iter().enumerate().collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
@@ -502,11 +511,13 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         std::sync::mpsc::channel::<(usize, Result<(Shipped, PutOutcome), ShipError>)>();
     let transport = transport.as_ref();
     let first_error = std::thread::scope(|scope| {
+        // Each job reads, checks and hashes its next file while it sends the current one; the
+        // first files are read while the destination is being connected to.
+        let mut loaders = Vec::new();
         for _ in 0..req.jobs.max(1).min(pending.len()) {
-            let done_tx = done_tx.clone();
-            let (queue, stop, pacer, retries) = (&queue, &stop, &pacer, &retries);
-            // Each job reads, checks and hashes its next file while it sends the current one.
+            let (queue, stop) = (&queue, &stop);
             let (load_tx, loaded) = std::sync::mpsc::sync_channel(0);
+            loaders.push(loaded);
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -521,6 +532,17 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                     break;
                 }
             });
+        }
+        let (mut manifest, mut write_whole) = match connect_and_restore(req, transport, &shipped) {
+            Ok(opened) => opened,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Some(e);
+            }
+        };
+        for loaded in loaders {
+            let done_tx = done_tx.clone();
+            let (stop, pacer, retries) = (&stop, &pacer, &retries);
             scope.spawn(move || {
                 let mut pipeline = Pipeline {
                     req,
