@@ -24,7 +24,9 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use super::manifest::{sha256_hex, MANIFEST_FILE};
 use super::transport::{Pacer, PutOutcome, Sender, Transport, TransportError};
@@ -99,7 +101,9 @@ impl SshTarget {
 /// `appended` (`append`: the bytes are added to the end of the existing file NAME after a
 /// directory fsync, for the manifest), or a reason after which the session ends
 /// (`damaged: …` for bytes damaged or cut off in transit).
-/// An `open - 0 -` request removes temporary files of interrupted transfers and answers
+/// An `open - 0 -` request removes temporary files of interrupted transfers (not those of a
+/// receiving script still running, whose process id they carry: the ssh of a killed run lives
+/// on and delivers what it was given, such as an `open`, while the next run transfers) and answers
 /// `manifest SIZE` followed by the SIZE bytes of the manifest, or `no-manifest`.
 /// `stored` means the file is fsynced and renamed into place; the rename is durable once a
 /// `sync-directory` request (answered `synced`) has fsynced the directory, which the sender
@@ -154,7 +158,11 @@ settle() { if [ -n "$job" ]; then wait "$job" || exit; job=; fi; }
 while read -r name sum size mode; do
   if [ "$name" = open ]; then
     for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
-      if [ -f "$f" ]; then rm -f -- "$f" || { echo "could not remove $f"; exit 11; }; fi
+      [ -f "$f" ] || continue
+      pid=${f%.tmp}
+      pid=${pid##*.}
+      case $pid in *[!0-9]*) ;; *) if kill -0 "$pid" 2>/dev/null; then continue; fi ;; esac
+      rm -f -- "$f" || { echo "could not remove $f"; exit 11; }
     done
     if [ -f pglcr.manifest ]; then
       size=$(wc -c < pglcr.manifest) || { echo "could not read pglcr.manifest"; exit 11; }
@@ -228,8 +236,9 @@ struct Session {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// What ssh and the far side said on stderr, read by a thread so that it never blocks them.
-    stderr: Arc<Mutex<String>>,
+    /// What ssh and the far side said on stderr, read by a thread so that it never blocks
+    /// them, and sent once ssh has closed it.
+    stderr: Receiver<String>,
 }
 
 impl Session {
@@ -246,9 +255,10 @@ impl Session {
     fn finish(mut self) -> (Option<i32>, String) {
         drop(self.stdin);
         let status = self.child.wait().ok().and_then(|s| s.code());
+        // Bounded: a process ssh started (a ProxyCommand) may hold the pipe open.
         let text = self
             .stderr
-            .lock()
+            .recv_timeout(Duration::from_secs(2))
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
         (status, text)
@@ -359,15 +369,12 @@ impl SshTransport {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| self.spawn_failed(e))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let (sink, stderr) = std::sync::mpsc::channel();
         let mut pipe = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
             let mut text = String::new();
             let _ = pipe.read_to_string(&mut text);
-            if let Ok(mut s) = sink.lock() {
-                *s = text;
-            }
+            let _ = sink.send(text);
         });
         Ok(Session {
             stdin: child.stdin.take().expect("piped stdin"),
