@@ -101,13 +101,15 @@ impl SshTarget {
 /// `appended` (`append`: the bytes are added to the end of the existing file NAME after a
 /// directory fsync, for the manifest), or a reason after which the session ends
 /// (`damaged: …` for bytes damaged or cut off in transit).
-/// An `open - 0 -` request removes temporary files of interrupted transfers (not those of a
-/// receiving script still running, whose process id they carry: the ssh of a killed run lives
-/// on and delivers what it was given, such as an `open`, while the next run transfers) and answers
+/// An `open - 0 -` request removes temporary files of interrupted transfers and answers
 /// `manifest SIZE` followed by the SIZE bytes of the manifest, or `no-manifest`.
 /// `stored` means the file is fsynced and renamed into place; the rename is durable once a
 /// `sync-directory` request (answered `synced`) has fsynced the directory, which the sender
 /// does once for a batch of files, before it records any of them.
+///
+/// Another run's `open` can remove a temporary file while it is checked or stored (the ssh of
+/// a killed run lives on and delivers the requests it was given, late): that is answered as
+/// damage in transit, so the sender sends the file again.
 ///
 /// A file is written by one process (`dd`, else `head -c`) and then checksummed from the page
 /// cache, rather than copied through `tee` into a checksum pipe: two fewer copies of every
@@ -126,7 +128,10 @@ else
   receive() { head -c "$1"; }
 fi
 check() {
-  got=$(sum256 < "$4") || { echo "could not read back $1"; exit 11; }
+  if ! got=$(sum256 < "$4"); then
+    [ -e "$4" ] || { echo "damaged: $4 was removed before it was checked"; exit 12; }
+    echo "could not read back $1"; exit 11
+  fi
   got=${got%% *}
   [ "$got" = "$2" ] && return
   have=$(wc -c < "$4") || { echo "could not read back $1"; exit 11; }
@@ -147,22 +152,22 @@ store() {
     exit 0
   fi
   { sync -- "$5" 2>/dev/null || sync; } || { echo "could not fsync $1"; exit 11; }
-  mv -f -- "$5" "$1" || { echo "could not rename $5 to $1"; exit 11; }
+  if ! mv -f -- "$5" "$1"; then
+    [ -e "$5" ] || { echo "damaged: $5 was removed before it was renamed to $1"; exit 12; }
+    echo "could not rename $5 to $1"; exit 11
+  fi
   echo stored
 }
 tmp=
 job=
+n=0
 trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 1' HUP INT TERM PIPE
 settle() { if [ -n "$job" ]; then wait "$job" || exit; job=; fi; }
 while read -r name sum size mode; do
   if [ "$name" = open ]; then
     for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
-      [ -f "$f" ] || continue
-      pid=${f%.tmp}
-      pid=${pid##*.}
-      case $pid in *[!0-9]*) ;; *) if kill -0 "$pid" 2>/dev/null; then continue; fi ;; esac
-      rm -f -- "$f" || { echo "could not remove $f"; exit 11; }
+      if [ -f "$f" ]; then rm -f -- "$f" || { echo "could not remove $f"; exit 11; }; fi
     done
     if [ -f pglcr.manifest ]; then
       size=$(wc -c < pglcr.manifest) || { echo "could not read pglcr.manifest"; exit 11; }
@@ -179,7 +184,8 @@ while read -r name sum size mode; do
     echo synced
     continue
   fi
-  tmp=".$name.$$.tmp"
+  n=$((n + 1))
+  tmp=".$name.$$.$n.tmp"
   receive "$size" > "$tmp"
   received=$?
   settle
