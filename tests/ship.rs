@@ -192,6 +192,37 @@ fn ships_to_a_directory_then_nothing_to_do() {
     assert!(dr2.is_some_and(|d| d.acked.is_none()));
 }
 
+/// A manifest line of an acknowledged file lost (here: the last line cut in half, as a cut-off
+/// append leaves it) is written again by the next run that ships something.
+#[test]
+fn a_lost_manifest_line_is_written_again() {
+    let spool = spool_copy();
+    let dest = tempfile::tempdir().unwrap();
+    let to = dest.path().to_str().unwrap();
+    let names: Vec<String> = lcr_files(spool.path()).into_keys().collect();
+    let last = names.last().unwrap();
+    let aside = tempfile::tempdir().unwrap();
+    std::fs::rename(spool.path().join(last), aside.path().join(last)).unwrap();
+    let out = run(&mut ship(spool.path(), to, &["--name", "dr1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = dest.path().join("pglcr.manifest");
+    let manifest = std::fs::read_to_string(&path).unwrap();
+    let lost = &names[names.len() - 2];
+    let cut = manifest.rfind(lost.as_str()).unwrap() + 10;
+    std::fs::write(&path, &manifest[..cut]).unwrap();
+    let verify = run(&mut ship(spool.path(), to, &["--verify", "--name", "dr1"]));
+    assert!(
+        stderr(&verify).contains(&format!("{lost}: acknowledged but not in the manifest")),
+        "{}",
+        stderr(&verify)
+    );
+    std::fs::rename(aside.path().join(last), spool.path().join(last)).unwrap();
+    let out = run(&mut ship(spool.path(), to, &["--name", "dr1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("shipped 1 files"), "{}", stderr(&out));
+    assert_complete(spool.path(), dest.path(), "dr1");
+}
+
 #[test]
 fn ships_over_ssh_in_parallel_and_verifies() {
     let spool = spool_copy();

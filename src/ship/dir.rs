@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::manifest::{sha256_hex, MANIFEST_FILE};
-use super::transport::{Pacer, PutOutcome, Transport, TransportError};
+use super::transport::{OneByOne, Pacer, PutOutcome, Sender, Transport, TransportError};
 use crate::durable;
 
 pub struct DirTransport {
@@ -140,6 +140,13 @@ impl Transport for DirTransport {
             }
         }
         Ok(sums)
+    }
+
+    fn sender(&self) -> Box<dyn Sender + '_> {
+        Box::new(OneByOne {
+            transport: self,
+            outcomes: Default::default(),
+        })
     }
 }
 

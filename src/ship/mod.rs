@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::lcr::{LcrFile, LcrName};
 use manifest::{line as manifest_line, sha256_hex, Entry, Manifest, MANIFEST_FILE};
 use state::{DestinationState, StateError};
-use transport::{Backoff, Pacer, PutOutcome, Transport, TransportError};
+use transport::{Backoff, Pacer, PutOutcome, Sender, Transport, TransportError};
 
 /// The ssh program used when neither `--ssh-command` nor `PGLCR_SSH` says otherwise.
 pub const DEFAULT_SSH: &str = "ssh";
@@ -184,8 +184,28 @@ fn transport_for(req: &Request) -> Result<Box<dyn Transport>, ShipError> {
 /// A complete LCR file of the spool, read and checked, ready to send.
 struct Loaded {
     name: String,
+    path: PathBuf,
     bytes: Vec<u8>,
     entry: Entry,
+}
+
+impl Loaded {
+    /// The file's bytes once more, to send it again; a failure stops shipping.
+    fn read_again(&self) -> Result<Vec<u8>, TransportError> {
+        let bytes = std::fs::read(&self.path).map_err(|e| {
+            TransportError::Fatal(format!(
+                "could not read \"{}\" again to resend it: {e}",
+                self.path.display()
+            ))
+        })?;
+        if sha256_hex(&bytes) != self.entry.sha256 {
+            return Err(TransportError::Fatal(format!(
+                "\"{}\" changed while it was being shipped",
+                self.path.display()
+            )));
+        }
+        Ok(bytes)
+    }
 }
 
 fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
@@ -204,6 +224,7 @@ fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
     let bytes = file.into_bytes();
     Ok(Loaded {
         name: name.to_string(),
+        path: path.to_path_buf(),
         entry: Entry {
             sha256: sha256_hex(&bytes),
             ..entry
@@ -212,36 +233,85 @@ fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
     })
 }
 
-/// Sends a loaded file, retrying transient failures.
-fn send(
-    req: &Request,
-    transport: &dyn Transport,
-    pacer: &Pacer,
-    retries: &AtomicU64,
-    file: Loaded,
-) -> Result<(Shipped, PutOutcome), ShipError> {
-    let outcome = req.backoff.run(
-        || transport.put(&file.name, &file.bytes, &file.entry.sha256, false, pacer),
-        |msg, delay| {
-            retries.fetch_add(1, Ordering::Relaxed);
-            (req.on_retry)(msg, delay);
-        },
-    );
-    match outcome {
-        Ok(o) => Ok((
-            Shipped {
-                name: file.name,
-                entry: file.entry,
+/// What became of the file with that index in the run's list.
+type Done = (usize, Result<(Shipped, PutOutcome), ShipError>);
+
+/// The files one job has sent and not had answered yet, and the sender they went over.
+struct Pipeline<'a> {
+    req: &'a Request,
+    transport: &'a dyn Transport,
+    pacer: &'a Pacer,
+    retries: &'a AtomicU64,
+    sender: Option<Box<dyn Sender + 'a>>,
+    /// Oldest first; the first `sent` of them went over `sender`, their bytes dropped.
+    in_flight: VecDeque<(usize, Loaded)>,
+    sent: usize,
+}
+
+impl Pipeline<'_> {
+    /// Sends the files not sent yet, and collects answers until at most `keep` files are
+    /// unanswered, each answered file going to `done`. A transient failure is retried with a
+    /// new sender that sends every unanswered file again (one the destination stored meanwhile
+    /// is then already there). False after a failure that ends the job, reported to `done`.
+    fn advance(&mut self, keep: usize, done: &std::sync::mpsc::Sender<Done>) -> bool {
+        let (req, retries) = (self.req, self.retries);
+        let result = req.backoff.run(
+            || {
+                let stepped = self.step(keep, done);
+                if stepped.is_err() {
+                    self.sender = None;
+                    self.sent = 0;
+                }
+                stepped
             },
-            o,
-        )),
-        Err(TransportError::Conflict { sha256 }) => Err(ShipError::Conflict {
-            name: file.name,
-            dest: req.to.clone(),
-            ours: file.entry.sha256,
-            theirs: sha256,
-        }),
-        Err(e) => Err(transport_error(req, e)),
+            |msg, delay| {
+                retries.fetch_add(1, Ordering::Relaxed);
+                (req.on_retry)(msg, delay);
+            },
+        );
+        let Err(e) = result else { return true };
+        if let Some((i, file)) = self.in_flight.pop_front() {
+            let error = match e {
+                TransportError::Conflict { sha256 } => ShipError::Conflict {
+                    name: file.name,
+                    dest: req.to.clone(),
+                    ours: file.entry.sha256,
+                    theirs: sha256,
+                },
+                e => transport_error(req, e),
+            };
+            let _ = done.send((i, Err(error)));
+        }
+        false
+    }
+
+    fn step(
+        &mut self,
+        keep: usize,
+        done: &std::sync::mpsc::Sender<Done>,
+    ) -> Result<(), TransportError> {
+        let sender = self.sender.get_or_insert_with(|| self.transport.sender());
+        while let Some((_, file)) = self.in_flight.get_mut(self.sent) {
+            if file.bytes.is_empty() {
+                file.bytes = file.read_again()?;
+            }
+            sender.send(&file.name, &file.bytes, &file.entry.sha256, self.pacer)?;
+            // Only needed again after a failure: read again then rather than held meanwhile.
+            file.bytes = Vec::new();
+            self.sent += 1;
+        }
+        while self.in_flight.len() > keep {
+            let outcome = sender.outcome()?;
+            if let Some((i, file)) = self.in_flight.pop_front() {
+                self.sent -= 1;
+                let shipped = Shipped {
+                    name: file.name,
+                    entry: file.entry,
+                };
+                let _ = done.send((i, Ok((shipped, outcome))));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -340,6 +410,27 @@ fn connect(req: &Request, transport: &dyn Transport) -> Result<(Manifest, bool),
         })
 }
 
+/// [`connect`], then restores the manifest line of every acknowledged file the spool still
+/// has but the manifest lacks (a line lost to a cut or a hand edit): the destination holds
+/// those files.
+fn connect_and_restore(
+    req: &Request,
+    transport: &dyn Transport,
+    shipped: &[(LcrName, PathBuf)],
+) -> Result<(Manifest, bool), ShipError> {
+    let (mut manifest, mut write_whole) = connect(req, transport)?;
+    for (lcr_name, path) in shipped {
+        let file_name = lcr_name.to_string();
+        if !manifest.0.contains_key(&file_name) {
+            manifest
+                .0
+                .insert(file_name.clone(), load(path, &file_name)?.entry);
+            write_whole = true;
+        }
+    }
+    Ok((manifest, write_whole))
+}
+
 fn transport_error(req: &Request, e: TransportError) -> ShipError {
     match e {
         TransportError::Transient(detail) | TransportError::Fatal(detail) => ShipError::Transport {
@@ -385,10 +476,9 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         state.save(&req.spool)?;
     }
     let acked = state.acked.as_deref().and_then(LcrName::parse);
-    let pending: Vec<(LcrName, PathBuf)> = spool_files
+    let (shipped, pending): (Vec<_>, Vec<_>) = spool_files
         .into_iter()
-        .filter(|(n, _)| acked.is_none_or(|a| *n > a))
-        .collect();
+        .partition(|(n, _)| acked.is_some_and(|a| *n <= a));
     if let Some(missing) = removed_successor(acked, pending.first().map(|p| p.0)) {
         return Err(ShipError::Removed {
             spool: req.spool.clone(),
@@ -413,7 +503,6 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         summary.elapsed = start.elapsed();
         return Ok(summary);
     }
-    let (mut manifest, mut write_whole) = connect(req, transport.as_ref())?;
     let pacer = Pacer::new(req.max_rate);
     let queue = Mutex::new(pending.iter().enumerate().collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
@@ -422,11 +511,13 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
         std::sync::mpsc::channel::<(usize, Result<(Shipped, PutOutcome), ShipError>)>();
     let transport = transport.as_ref();
     let first_error = std::thread::scope(|scope| {
+        // Each job reads, checks and hashes its next file while it sends the current one; the
+        // first files are read while the destination is being connected to.
+        let mut loaders = Vec::new();
         for _ in 0..req.jobs.max(1).min(pending.len()) {
-            let done_tx = done_tx.clone();
-            let (queue, stop, pacer, retries) = (&queue, &stop, &pacer, &retries);
-            // Each job reads, checks and hashes its next file while it sends the current one.
+            let (queue, stop) = (&queue, &stop);
             let (load_tx, loaded) = std::sync::mpsc::sync_channel(0);
+            loaders.push(loaded);
             scope.spawn(move || loop {
                 if stop.load(Ordering::Relaxed) {
                     break;
@@ -441,18 +532,52 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                     break;
                 }
             });
+        }
+        let (mut manifest, mut write_whole) = match connect_and_restore(req, transport, &shipped) {
+            Ok(opened) => opened,
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                return Some(e);
+            }
+        };
+        for loaded in loaders {
+            let done_tx = done_tx.clone();
+            let (stop, pacer, retries) = (&stop, &pacer, &retries);
             scope.spawn(move || {
+                let mut pipeline = Pipeline {
+                    req,
+                    transport,
+                    pacer,
+                    retries,
+                    sender: None,
+                    in_flight: VecDeque::new(),
+                    sent: 0,
+                };
+                // One file stays unanswered while the next one goes out: the destination
+                // checks and stores it meanwhile.
                 for (i, file) in loaded {
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    let result = file.and_then(|file| send(req, transport, pacer, retries, file));
-                    if result.is_err() {
+                    let pushed = match file {
+                        Ok(file) => {
+                            pipeline.in_flight.push_back((i, file));
+                            pipeline.advance(1, &done_tx)
+                        }
+                        Err(e) => {
+                            if pipeline.advance(0, &done_tx) {
+                                let _ = done_tx.send((i, Err(e)));
+                            }
+                            false
+                        }
+                    };
+                    if !pushed {
                         stop.store(true, Ordering::Relaxed);
+                        return;
                     }
-                    if done_tx.send((i, result)).is_err() {
-                        break;
-                    }
+                }
+                if !pipeline.advance(0, &done_tx) {
+                    stop.store(true, Ordering::Relaxed);
                 }
             });
         }

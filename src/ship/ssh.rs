@@ -1,31 +1,35 @@
 //! A destination on another host, over the system's OpenSSH client: `ssh://[user@]host[:port]/path`.
 //!
-//! The far side needs nothing but a POSIX shell and standard tools (`head`, `tee`, `sha256sum`
-//! or `openssl`, `wc`, `mv`, `sync`, as GNU coreutils or BusyBox have them): each transfer job
-//! keeps one small `sh -c` script running there, fed requests and file bytes on its standard
-//! input, that writes each file to a temporary name while checksumming the stream, checks size
-//! and SHA-256 against what the sender computed, fsyncs the file (`sync FILE`, or a global
-//! `sync` where that is not supported) and renames it into place. So a file appears complete
-//! or not at all. The directory is fsynced once for a batch of files, before the sender
-//! records them in the manifest and acknowledges them (see [`Transport`]). One long-lived
-//! script per job rather than one per file, because every ssh session pays for a login shell
-//! on the far side. Checksumming the received stream instead of reading the file back keeps
-//! the far side to one pass over the data; the size check catches a short write by `tee`, and
-//! a read-back right after writing would come from the page cache anyway.
+//! The far side needs nothing but a POSIX shell and standard tools (`dd` or `head`,
+//! `sha256sum` or `openssl`, `wc`, `mv`, `sync`, as GNU coreutils or BusyBox have them): each
+//! transfer job keeps one small `sh -c` script running there, fed requests and file bytes on
+//! its standard input, that writes each file to a temporary name, checks its size and SHA-256
+//! against what the sender computed, fsyncs it (`sync FILE`, or a global `sync` where that is
+//! not supported) and renames it into place. So a file appears complete or not at all. The
+//! directory is fsynced once for a batch of files, before the sender records them in the
+//! manifest and acknowledges them (see [`Transport`]). One long-lived script per job rather
+//! than one per file, because every ssh session pays for a login shell on the far side; the
+//! first one also reads the manifest when the run starts.
+//!
+//! The checksum is taken of the file as written, read back from the page cache: cheaper than
+//! copying the stream through `tee` into a checksum pipe, and it checks the file itself. While
+//! the far side checks and stores one file, the sender already sends the next one ([`Sender`]).
 //!
 //! Each receiving script has its own SSH connection, so that `--jobs` spreads encryption over
 //! several ssh processes. Writing to a dead ssh raises SIGPIPE: the process must ignore it
 //! (`pglcr ship` does) to see the error instead. The cipher is left to the operator's ssh
-//! configuration; on CPUs with AES instructions `-c aes128-gcm@openssh.com` is often the
-//! fastest.
+//! configuration; on CPUs with AES instructions `-c aes128-gcm@openssh.com` takes about half
+//! the CPU of the default chacha20-poly1305 (`benches/compare-ship` shows both).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use super::manifest::{sha256_hex, MANIFEST_FILE};
-use super::transport::{Pacer, PutOutcome, Transport, TransportError};
+use super::transport::{Pacer, PutOutcome, Sender, Transport, TransportError};
 
 /// Where an `ssh://` destination points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,29 +101,97 @@ impl SshTarget {
 /// `appended` (`append`: the bytes are added to the end of the existing file NAME after a
 /// directory fsync, for the manifest), or a reason after which the session ends
 /// (`damaged: …` for bytes damaged or cut off in transit).
+/// An `open - 0 -` request removes temporary files of interrupted transfers and answers
+/// `manifest SIZE` followed by the SIZE bytes of the manifest, or `no-manifest`.
 /// `stored` means the file is fsynced and renamed into place; the rename is durable once a
 /// `sync-directory` request (answered `synced`) has fsynced the directory, which the sender
 /// does once for a batch of files, before it records any of them.
-/// `read` takes the request line byte by byte, as POSIX requires of it on a pipe, and
-/// `head -c` reads exactly SIZE bytes, so requests and data never run into each other.
+///
+/// Another run's `open` can remove a temporary file while it is checked or stored (the ssh of
+/// a killed run lives on and delivers the requests it was given, late): that is answered as
+/// damage in transit, so the sender sends the file again.
+///
+/// A file is written by one process (`dd`, else `head -c`) and then checksummed from the page
+/// cache, rather than copied through `tee` into a checksum pipe: two fewer copies of every
+/// byte on the far side. Checking, fsyncing and renaming a file runs in the background while
+/// the next file arrives, so that the sender never waits for them; only one such job runs at
+/// a time, so answers come in request order. `read` takes the request line byte by byte, as
+/// POSIX requires of it on a pipe, and `dd iflag=fullblock` and `head -c` read exactly SIZE
+/// bytes, so requests and data never run into each other.
 const RECEIVE_SCRIPT: &str = r#"cd -- "$1" || { echo "no such directory"; exit 10; }
+if [ "$(printf abcd | dd bs=2 count=1 iflag=fullblock status=none 2>&1)" = ab ]; then
+  receive() {
+    dd bs=1048576 count=$(($1 / 1048576)) iflag=fullblock status=none || return
+    if [ $(($1 % 1048576)) -gt 0 ]; then dd bs=$(($1 % 1048576)) count=1 iflag=fullblock status=none; fi
+  }
+else
+  receive() { head -c "$1"; }
+fi
+check() {
+  if ! got=$(sum256 < "$4"); then
+    [ -e "$4" ] || { echo "damaged: $4 was removed before it was checked"; exit 12; }
+    echo "could not read back $1"; exit 11
+  fi
+  got=${got%% *}
+  [ "$got" = "$2" ] && return
+  have=$(wc -c < "$4") || { echo "could not read back $1"; exit 11; }
+  have=$((have))
+  if [ "$have" -ne "$3" ]; then echo "damaged: received $have bytes of $1, expected $3"
+  else echo "damaged: received $1 with SHA-256 $got, expected $2"; fi
+  exit 12
+}
+store() {
+  own=$5
+  trap 'rm -f -- "$own"' EXIT
+  trap 'exit 1' HUP INT TERM PIPE
+  check "$1" "$2" "$3" "$5"
+  if [ "$4" = keep ] && [ -e "$1" ]; then
+    old=$(sum256 < "$1") || { echo "could not read $1"; exit 11; }
+    old=${old%% *}
+    if [ "$old" = "$2" ]; then echo already-there; else echo "conflict $old"; fi
+    exit 0
+  fi
+  { sync -- "$5" 2>/dev/null || sync; } || { echo "could not fsync $1"; exit 11; }
+  if ! mv -f -- "$5" "$1"; then
+    [ -e "$5" ] || { echo "damaged: $5 was removed before it was renamed to $1"; exit 12; }
+    echo "could not rename $5 to $1"; exit 11
+  fi
+  echo stored
+}
 tmp=
+job=
+n=0
 trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
 trap 'exit 1' HUP INT TERM PIPE
+settle() { if [ -n "$job" ]; then wait "$job" || exit; job=; fi; }
 while read -r name sum size mode; do
+  if [ "$name" = open ]; then
+    for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
+      if [ -f "$f" ]; then rm -f -- "$f" || { echo "could not remove $f"; exit 11; }; fi
+    done
+    if [ -f pglcr.manifest ]; then
+      size=$(wc -c < pglcr.manifest) || { echo "could not read pglcr.manifest"; exit 11; }
+      echo "manifest $((size))"
+      cat pglcr.manifest || exit 11
+    else
+      echo no-manifest
+    fi
+    continue
+  fi
   if [ "$name" = sync-directory ]; then
+    settle
     { sync -- . 2>/dev/null || sync; } || { echo "could not fsync the directory"; exit 11; }
     echo synced
     continue
   fi
-  tmp=".$name.$$.tmp"
-  got=$(head -c "$size" | tee -- "$tmp" | sum256) || { echo "could not receive $name"; exit 11; }
-  got=${got%% *}
-  have=$(wc -c < "$tmp") || { echo "could not read back $name"; exit 11; }
-  have=$((have))
-  if [ "$have" -ne "$size" ]; then echo "damaged: received $have bytes of $name, expected $size"; exit 12; fi
-  if [ "$got" != "$sum" ]; then echo "damaged: received $name with SHA-256 $got, expected $sum"; exit 12; fi
+  n=$((n + 1))
+  tmp=".$name.$$.$n.tmp"
+  receive "$size" > "$tmp"
+  received=$?
+  settle
+  [ "$received" -eq 0 ] || { echo "could not receive $name"; exit 11; }
   if [ "$mode" = append ]; then
+    check "$name" "$sum" "$size" "$tmp"
     [ -f "$name" ] || { echo "no $name to append to"; exit 11; }
     { sync -- . 2>/dev/null || sync; } || { echo "could not fsync the directory"; exit 11; }
     cat -- "$tmp" >> "$name" || { echo "could not append to $name"; exit 11; }
@@ -128,18 +200,11 @@ while read -r name sum size mode; do
     echo appended
     continue
   fi
-  if [ "$mode" = keep ] && [ -e "$name" ]; then
-    old=$(sum256 < "$name") || { echo "could not read $name"; exit 11; }
-    rm -f -- "$tmp"; tmp=
-    old=${old%% *}
-    if [ "$old" = "$sum" ]; then echo already-there; else echo "conflict $old"; fi
-    continue
-  fi
-  { sync -- "$tmp" 2>/dev/null || sync; } || { echo "could not fsync $name"; exit 11; }
-  mv -f -- "$tmp" "$name" || { echo "could not rename $tmp to $name"; exit 11; }
+  ( store "$name" "$sum" "$size" "$mode" "$tmp" ) &
+  job=$!
   tmp=
-  echo stored
 done
+settle
 "#;
 
 /// Defines `sum256`, printing the SHA-256 of its standard input first on a line: `openssl dgst`
@@ -151,15 +216,6 @@ if [ "${probe%% *}" = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f2
 else
   sum256() { sha256sum; }
 fi
-"#;
-
-/// Removes temporary files of interrupted transfers and prints the manifest, if any.
-const OPEN_SCRIPT: &str = r#"cd -- "$1" || exit 10
-for f in .????????????????????????????????????????.*.tmp .pglcr.manifest.*.tmp; do
-  if [ -f "$f" ]; then rm -f -- "$f" || exit 11; fi
-done
-if [ -f pglcr.manifest ]; then cat pglcr.manifest || exit 11; fi
-exit 0
 "#;
 
 /// Prints `sha256  name` for every LCR file, as sha256sum does.
@@ -186,8 +242,9 @@ struct Session {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
-    /// What ssh and the far side said on stderr, read by a thread so that it never blocks them.
-    stderr: Arc<Mutex<String>>,
+    /// What ssh and the far side said on stderr, read by a thread so that it never blocks
+    /// them, and sent once ssh has closed it.
+    stderr: Receiver<String>,
 }
 
 impl Session {
@@ -204,9 +261,10 @@ impl Session {
     fn finish(mut self) -> (Option<i32>, String) {
         drop(self.stdin);
         let status = self.child.wait().ok().and_then(|s| s.code());
+        // Bounded: a process ssh started (a ProxyCommand) may hold the pipe open.
         let text = self
             .stderr
-            .lock()
+            .recv_timeout(Duration::from_secs(2))
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
         (status, text)
@@ -317,15 +375,12 @@ impl SshTransport {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| self.spawn_failed(e))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
+        let (sink, stderr) = std::sync::mpsc::channel();
         let mut pipe = child.stderr.take().expect("piped stderr");
-        let sink = Arc::clone(&stderr);
         std::thread::spawn(move || {
             let mut text = String::new();
             let _ = pipe.read_to_string(&mut text);
-            if let Ok(mut s) = sink.lock() {
-                *s = text;
-            }
+            let _ = sink.send(text);
         });
         Ok(Session {
             stdin: child.stdin.take().expect("piped stdin"),
@@ -343,15 +398,23 @@ impl SshTransport {
         sha256: &str,
         mode: &str,
         pacer: &Pacer,
-    ) -> Option<String> {
+    ) -> Option<()> {
         let request = format!("{name} {sha256} {} {mode}\n", bytes.len());
         session.stdin.write_all(request.as_bytes()).ok()?;
         for part in bytes.chunks(pacer.chunk()) {
             pacer.take(part.len());
             session.stdin.write_all(part).ok()?;
         }
-        session.stdin.flush().ok()?;
-        session.answer()
+        session.stdin.flush().ok()
+    }
+
+    /// An idle session, or a new one.
+    fn session(&self) -> Result<Session, TransportError> {
+        let idle = self.idle.lock().expect("session pool").pop();
+        match idle {
+            Some(s) => Ok(s),
+            None => self.open_session(),
+        }
     }
 
     /// Runs one request on an idle session, or a new one, and returns its answer with the
@@ -361,11 +424,7 @@ impl SshTransport {
         what: &str,
         request: impl FnOnce(&mut Session) -> Option<String>,
     ) -> Result<(Session, String), TransportError> {
-        let idle = self.idle.lock().expect("session pool").pop();
-        let mut session = match idle {
-            Some(s) => s,
-            None => self.open_session()?,
-        };
+        let mut session = self.session()?;
         match request(&mut session) {
             Some(answer) => Ok((session, answer)),
             None => {
@@ -412,8 +471,31 @@ fn quote(s: &str) -> String {
 
 impl Transport for SshTransport {
     fn open(&self) -> Result<Option<String>, TransportError> {
-        let manifest = self.run_once("reading the manifest", OPEN_SCRIPT)?;
-        Ok((!manifest.is_empty()).then_some(manifest))
+        // Over a receiving session, which the first transfer then uses: one connection fewer
+        // to set up before the bytes flow.
+        let what = "reading the manifest";
+        let (mut session, answer) = self.ask(what, |s| {
+            s.stdin.write_all(b"open - 0 -\n").ok()?;
+            s.stdin.flush().ok()?;
+            s.answer()
+        })?;
+        let manifest = match answer.strip_prefix("manifest ").map(str::parse::<usize>) {
+            Some(Ok(size)) => {
+                let mut text = vec![0; size];
+                if session.stdout.read_exact(&mut text).is_err() {
+                    let (status, stderr) = session.finish();
+                    return Err(self.failure(what, status, &stderr));
+                }
+                Some(String::from_utf8_lossy(&text).into_owned())
+            }
+            _ if answer == "no-manifest" => None,
+            _ => {
+                let (status, _) = session.finish();
+                return Err(self.failure(what, status, &answer));
+            }
+        };
+        self.give_back(session);
+        Ok(manifest.filter(|m| !m.is_empty()))
     }
 
     fn put(
@@ -426,8 +508,10 @@ impl Transport for SshTransport {
     ) -> Result<PutOutcome, TransportError> {
         let what = format!("storing {name}");
         let mode = if replace { "replace" } else { "keep" };
-        let (session, answer) =
-            self.ask(&what, |s| Self::send(s, name, bytes, sha256, mode, pacer))?;
+        let (session, answer) = self.ask(&what, |s| {
+            Self::send(s, name, bytes, sha256, mode, pacer)?;
+            s.answer()
+        })?;
         let outcome = match answer.as_str() {
             "stored" => PutOutcome::Stored,
             "already-there" => PutOutcome::AlreadyThere,
@@ -463,7 +547,8 @@ impl Transport for SshTransport {
         let (session, answer) = self.ask(what, |s| {
             let sum = sha256_hex(lines.as_bytes());
             let pacer = Pacer::new(None);
-            Self::send(s, MANIFEST_FILE, lines.as_bytes(), &sum, "append", &pacer)
+            Self::send(s, MANIFEST_FILE, lines.as_bytes(), &sum, "append", &pacer)?;
+            s.answer()
         })?;
         if answer != "appended" {
             let (status, _) = session.finish();
@@ -488,6 +573,86 @@ impl Transport for SshTransport {
             }
         }
         Ok(sums)
+    }
+
+    fn sender(&self) -> Box<dyn Sender + '_> {
+        Box::new(SshSender {
+            transport: self,
+            session: None,
+            unanswered: VecDeque::new(),
+        })
+    }
+}
+
+/// A [`Sender`] over one receiving session, taken when the first file goes out and given
+/// back once every file sent over it has been answered.
+struct SshSender<'a> {
+    transport: &'a SshTransport,
+    session: Option<Session>,
+    /// The files sent and not answered yet, oldest first.
+    unanswered: VecDeque<String>,
+}
+
+impl SshSender<'_> {
+    /// Ends the broken session: `answer`, or its exit status and stderr, say why.
+    fn broken(&mut self, what: &str, answer: Option<&str>) -> TransportError {
+        let Some(session) = self.session.take() else {
+            return TransportError::Fatal(format!("{what}: no session"));
+        };
+        let (status, stderr) = session.finish();
+        self.transport
+            .failure(what, status, answer.unwrap_or(&stderr))
+    }
+}
+
+impl Sender for SshSender<'_> {
+    fn send(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        pacer: &Pacer,
+    ) -> Result<(), TransportError> {
+        let session = match &mut self.session {
+            Some(s) => s,
+            None => self.session.insert(self.transport.session()?),
+        };
+        self.unanswered.push_back(name.to_string());
+        match SshTransport::send(session, name, bytes, sha256, "keep", pacer) {
+            Some(()) => Ok(()),
+            None => Err(self.broken(&format!("storing {name}"), None)),
+        }
+    }
+
+    fn outcome(&mut self) -> Result<PutOutcome, TransportError> {
+        let name = self.unanswered.pop_front().unwrap_or_default();
+        let what = format!("storing {name}");
+        let answer = self.session.as_mut().and_then(Session::answer);
+        match answer.as_deref() {
+            Some("stored") => Ok(PutOutcome::Stored),
+            Some("already-there") => Ok(PutOutcome::AlreadyThere),
+            Some(other) => match other.strip_prefix("conflict ") {
+                Some(sum) => Err(TransportError::Conflict {
+                    sha256: sum.to_string(),
+                }),
+                None => Err(self.broken(&what, Some(other))),
+            },
+            None => Err(self.broken(&what, None)),
+        }
+    }
+}
+
+impl Drop for SshSender<'_> {
+    /// A session with files still unanswered is ended: their answers would confuse the next
+    /// user of the session.
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            if self.unanswered.is_empty() {
+                self.transport.give_back(session);
+            } else {
+                session.finish();
+            }
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! What shipping needs from a destination, whatever carries the bytes there.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,53 @@ pub trait Transport: Sync {
     fn append_manifest(&self, lines: &str) -> Result<(), TransportError>;
     /// The SHA-256 of every LCR file the destination holds, by name.
     fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError>;
+    /// A way to send files one after the other without waiting for each to be stored.
+    fn sender(&self) -> Box<dyn Sender + '_>;
+}
+
+/// Sends files as [`Transport::put`] stores them (never replacing a file), but lets the next
+/// file go out before the previous one is answered, so that a destination can check, fsync
+/// and rename one file while the next arrives. After an error the sender is done with: the
+/// files it has not answered must be sent again with a new one.
+pub trait Sender {
+    /// Starts storing a file; its outcome comes from a later [`Sender::outcome`].
+    fn send(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        pacer: &Pacer,
+    ) -> Result<(), TransportError>;
+    /// What became of the oldest file sent and not answered yet.
+    fn outcome(&mut self) -> Result<PutOutcome, TransportError>;
+}
+
+/// A [`Sender`] for destinations that store a file as fast as they receive it: each file is
+/// stored by [`Transport::put`] while it is sent; its outcome, failure included, is kept for
+/// [`Sender::outcome`], so that a failure is told of the file it belongs to.
+pub struct OneByOne<'a> {
+    pub transport: &'a dyn Transport,
+    pub outcomes: VecDeque<Result<PutOutcome, TransportError>>,
+}
+
+impl Sender for OneByOne<'_> {
+    fn send(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        sha256: &str,
+        pacer: &Pacer,
+    ) -> Result<(), TransportError> {
+        let outcome = self.transport.put(name, bytes, sha256, false, pacer);
+        self.outcomes.push_back(outcome);
+        Ok(())
+    }
+
+    fn outcome(&mut self) -> Result<PutOutcome, TransportError> {
+        self.outcomes
+            .pop_front()
+            .expect("an outcome is asked for a file sent")
+    }
 }
 
 /// Keeps the total rate of all transfers of a run at or below a limit (bytes per second).
