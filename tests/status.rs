@@ -167,33 +167,18 @@ fn positions_lags_and_holders_in_text_json_and_prometheus() {
         "{text}"
     );
     let prom_file = sp.join("pglcr.prom");
-    run_ok(
-        pglcr()
-            .args([
-                "status",
-                "--archive",
-                wal_arg,
-                "--spool",
-                spool_arg,
-                "--format",
-                "prometheus",
-                "-o",
-            ])
-            .arg(&prom_file),
-    );
+    let prometheus_to = |output: &std::ffi::OsStr| {
+        run_ok(
+            pglcr()
+                .args(["status", "--archive", wal_arg, "--spool", spool_arg])
+                .args(["--format", "prometheus", "-o"])
+                .arg(output),
+        )
+    };
+    prometheus_to(prom_file.as_os_str());
     let prom = std::fs::read_to_string(&prom_file).unwrap();
     // "-" is standard output, as for other pg tools.
-    let to_stdout = run_ok(pglcr().args([
-        "status",
-        "--archive",
-        wal_arg,
-        "--spool",
-        spool_arg,
-        "--format",
-        "prometheus",
-        "-o",
-        "-",
-    ]));
+    let to_stdout = prometheus_to("-".as_ref());
     assert_eq!(String::from_utf8_lossy(&to_stdout.stdout), prom);
     assert!(!std::path::Path::new("-").exists());
     let mut seen_types = Vec::new();
