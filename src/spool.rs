@@ -546,6 +546,17 @@ fn reconcile(spool: &Path, state: &mut State) -> Result<(), SpoolError> {
 }
 
 /// One incremental run. `progress`, when given, follows the reading position.
+/// The summary of a run that found nothing to read after `restart`.
+fn nothing_to_do(restart: Lsn, started: Instant, state: State) -> Summary {
+    Summary {
+        read_from: restart,
+        read_to: restart,
+        seconds: started.elapsed().as_secs_f64(),
+        state: Some(state),
+        ..Default::default()
+    }
+}
+
 pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, SpoolError> {
     let started = Instant::now();
     if let Some(size) = req.max_lcr_size {
@@ -642,13 +653,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
             });
         }
         // The WAL the spool needs next has not arrived yet.
-        return Ok(Summary {
-            read_from: restart,
-            read_to: restart,
-            seconds: started.elapsed().as_secs_f64(),
-            state: Some(state),
-            ..Default::default()
-        });
+        return Ok(nothing_to_do(restart, started, state));
     };
     if info.sysid != sysid {
         return Err(SpoolError::OtherSystem {
@@ -721,15 +726,7 @@ pub fn run(req: &Request, progress: Option<&AtomicU64>) -> Result<Summary, Spool
         Ok(_) => {}
         // Nothing written after the position yet (or before --end): a run killed after it
         // saved its state, run again, ends here too.
-        Err(ReadError::NoRecordAfter(_)) => {
-            return Ok(Summary {
-                read_from: restart,
-                read_to: restart,
-                seconds: started.elapsed().as_secs_f64(),
-                state: Some(state),
-                ..Default::default()
-            })
-        }
+        Err(ReadError::NoRecordAfter(_)) => return Ok(nothing_to_do(restart, started, state)),
         Err(e) => return Err(DecodeError::from(e).into()),
     }
     let mut no_output = std::io::sink();

@@ -6,7 +6,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -132,38 +132,67 @@ fn pipeline(extra: &str) -> Pipeline {
 }
 
 fn pipeline_with(settings: &[(&str, &str)], extra: &str) -> Pipeline {
-    let mut all = vec![("wal_level", "logical")];
-    all.extend_from_slice(settings);
-    let source = Cluster::start(&["--wal-segsize=1"], &all);
-    source.psql_script(SCHEMA);
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("catalog.json");
-    run_ok(
-        pglcr()
-            .args(["catalog", "export", "-d", &conninfo(&source), "-o"])
-            .arg(&catalog),
-    );
-    // A slot's consistent point is where decoding starts; it also keeps the WAL.
-    let start =
-        source.psql("SELECT lsn FROM pg_create_logical_replication_slot('s', 'test_decoding')");
-    source.psql_script(WORKLOAD);
+    let recording = Recording::start(settings);
+    recording.source.psql_script(WORKLOAD);
     if !extra.is_empty() {
-        source.psql_script(extra);
+        recording.source.psql_script(extra);
     }
-    let end = source.psql("SELECT pg_current_wal_insert_lsn()");
-    source.psql("SELECT pg_switch_wal()");
-    let spool = tempfile::tempdir().unwrap();
-    run_ok(
-        support::decode_spool(spool.path(), &source.wal_dir(), &catalog).args([
-            "--start",
-            &start,
-            "--end",
-            &end,
-            "--max-lcr-size",
-            "64kB",
-        ]),
-    );
-    Pipeline { source, spool }
+    recording.decode()
+}
+
+/// A source with the schema, its catalog exported and a slot created: what it runs from now
+/// on is decoded by [`Recording::decode`].
+struct Recording {
+    source: Cluster,
+    catalog: PathBuf,
+    /// The slot's consistent point, where decoding starts; the slot also keeps the WAL.
+    start: String,
+    _work: tempfile::TempDir,
+}
+
+impl Recording {
+    fn start(settings: &[(&str, &str)]) -> Recording {
+        let mut all = vec![("wal_level", "logical")];
+        all.extend_from_slice(settings);
+        let source = Cluster::start(&["--wal-segsize=1"], &all);
+        source.psql_script(SCHEMA);
+        let work = tempfile::tempdir().unwrap();
+        let catalog = work.path().join("catalog.json");
+        run_ok(
+            pglcr()
+                .args(["catalog", "export", "-d", &conninfo(&source), "-o"])
+                .arg(&catalog),
+        );
+        let start =
+            source.psql("SELECT lsn FROM pg_create_logical_replication_slot('s', 'test_decoding')");
+        Recording {
+            source,
+            catalog,
+            start,
+            _work: work,
+        }
+    }
+
+    /// The LCR files of what the source ran since the start.
+    fn decode(self) -> Pipeline {
+        let end = self.source.psql("SELECT pg_current_wal_insert_lsn()");
+        self.source.psql("SELECT pg_switch_wal()");
+        let spool = tempfile::tempdir().unwrap();
+        run_ok(
+            support::decode_spool(spool.path(), &self.source.wal_dir(), &self.catalog).args([
+                "--start",
+                &self.start,
+                "--end",
+                &end,
+                "--max-lcr-size",
+                "64kB",
+            ]),
+        );
+        Pipeline {
+            source: self.source,
+            spool,
+        }
+    }
 }
 
 /// A target with the source's schema and no rows.
@@ -800,21 +829,9 @@ fn apply_delay_keeps_the_target_behind_the_source() {
 #[test]
 fn last_update_wins_per_table_from_a_conflict_config() {
     let on = [("track_commit_timestamp", "on")];
-    let source = Cluster::start(
-        &["--wal-segsize=1"],
-        &[("wal_level", "logical"), ("track_commit_timestamp", "on")],
-    );
-    source.psql_script(SCHEMA);
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("catalog.json");
-    run_ok(
-        pglcr()
-            .args(["catalog", "export", "-d", &conninfo(&source), "-o"])
-            .arg(&catalog),
-    );
-    let start =
-        source.psql("SELECT lsn FROM pg_create_logical_replication_slot('s', 'test_decoding')");
-    let target = target_with(&source, &on);
+    let recording = Recording::start(&on);
+    let source = &recording.source;
+    let target = target_with(source, &on);
     // Each statement its own transaction, local and remote ones interleaved in time.
     target.psql("INSERT INTO kv VALUES (1, 'local, older')");
     source.psql("INSERT INTO kv VALUES (1, 'remote, newer')");
@@ -828,13 +845,8 @@ fn last_update_wins_per_table_from_a_conflict_config() {
     target.psql("INSERT INTO kv VALUES (3, 'local 3, newer')");
     target.psql("INSERT INTO swap VALUES (10, 'local')");
     source.psql("UPDATE kv SET v = 'remote 2, updated later' WHERE id = 2");
-    let end = source.psql("SELECT pg_current_wal_insert_lsn()");
-    source.psql("SELECT pg_switch_wal()");
-    let spool = tempfile::tempdir().unwrap();
-    run_ok(
-        support::decode_spool(spool.path(), &source.wal_dir(), &catalog)
-            .args(["--start", &start, "--end", &end]),
-    );
+    let Pipeline { source, spool } = recording.decode();
+    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("conflicts.conf");
     std::fs::write(
         &config,

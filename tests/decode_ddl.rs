@@ -20,6 +20,7 @@ mod support;
 use std::collections::BTreeMap;
 
 use std::path::Path;
+use std::process::Command;
 
 use serde_json::Value;
 use support::{pglcr, run_ok, Cluster};
@@ -134,15 +135,7 @@ fn followed_catalog_matches_a_fresh_export_at_the_same_lsn() {
     let at = fresh["taken_at_lsn"].as_str().unwrap().to_string();
 
     let followed_path = work.path().join("followed.json");
-    let out = run_ok(
-        pglcr()
-            .args(["catalog", "follow", "--catalog"])
-            .arg(&before)
-            .arg("-p")
-            .arg(cluster.wal_dir())
-            .args(["--end", &at, "-o"])
-            .arg(&followed_path),
-    );
+    let out = run_ok(&mut follow(&cluster, &before, &at, &followed_path));
     let note = String::from_utf8_lossy(&out.stderr);
     assert!(note.contains("catalog changes applied"), "{note}");
     let followed: Value =
@@ -165,15 +158,7 @@ fn followed_catalog_matches_a_fresh_export_at_the_same_lsn() {
     // The followed file is a dictionary `pglcr decode` reads, and following it further
     // from its own LSN changes nothing.
     let again = work.path().join("again.json");
-    run_ok(
-        pglcr()
-            .args(["catalog", "follow", "--catalog"])
-            .arg(&followed_path)
-            .arg("-p")
-            .arg(cluster.wal_dir())
-            .args(["--end", &at, "-o"])
-            .arg(&again),
-    );
+    run_ok(&mut follow(&cluster, &followed_path, &at, &again));
     let again: Value = serde_json::from_str(&std::fs::read_to_string(&again).unwrap()).unwrap();
     assert_eq!(tables(&again), ours);
     cluster.stop();
@@ -200,6 +185,19 @@ fn conninfo(cluster: &Cluster) -> String {
         cluster.socket_dir().display(),
         cluster.port
     )
+}
+
+/// `pglcr catalog follow` of the cluster's WAL from where `catalog` was taken to `end`,
+/// written to `out`.
+fn follow(cluster: &Cluster, catalog: &Path, end: &str, out: &Path) -> Command {
+    let mut cmd = pglcr();
+    cmd.args(["catalog", "follow", "--catalog"])
+        .arg(catalog)
+        .arg("-p")
+        .arg(cluster.wal_dir())
+        .args(["--end", end, "-o"])
+        .arg(out);
+    cmd
 }
 
 /// `pglcr decode` of the cluster's WAL from where `catalog` was taken to `end`, as
@@ -287,13 +285,7 @@ fn ddl_of_a_transaction_open_when_the_catalog_is_taken() {
             .arg("-p")
             .arg(cluster.wal_dir())
             .args(["-e", &end]),
-        pglcr()
-            .args(["catalog", "follow", "--catalog"])
-            .arg(&late)
-            .arg("-p")
-            .arg(cluster.wal_dir())
-            .args(["--end", &end, "-o"])
-            .arg(&followed),
+        &mut follow(&cluster, &late, &end, &followed),
     ] {
         let out = cmd.output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

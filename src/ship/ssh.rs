@@ -434,6 +434,12 @@ impl SshTransport {
         }
     }
 
+    /// Ends a session whose far side answered other than expected: its answer says why.
+    fn unexpected(&self, what: &str, session: Session, answer: &str) -> TransportError {
+        let (status, _) = session.finish();
+        self.failure(what, status, answer)
+    }
+
     fn give_back(&self, session: Session) {
         self.idle.lock().expect("session pool").push(session);
     }
@@ -447,8 +453,7 @@ impl SshTransport {
             s.answer()
         })?;
         if answer != "synced" {
-            let (status, _) = session.finish();
-            return Err(self.failure(what, status, &answer));
+            return Err(self.unexpected(what, session, &answer));
         }
         self.give_back(session);
         Ok(())
@@ -489,10 +494,7 @@ impl Transport for SshTransport {
                 Some(String::from_utf8_lossy(&text).into_owned())
             }
             _ if answer == "no-manifest" => None,
-            _ => {
-                let (status, _) = session.finish();
-                return Err(self.failure(what, status, &answer));
-            }
+            _ => return Err(self.unexpected(what, session, &answer)),
         };
         self.give_back(session);
         Ok(manifest.filter(|m| !m.is_empty()))
@@ -522,8 +524,7 @@ impl Transport for SshTransport {
                         sha256: sum.to_string(),
                     });
                 }
-                let (status, _) = session.finish();
-                return Err(self.failure(&what, status, other));
+                return Err(self.unexpected(&what, session, other));
             }
         };
         self.give_back(session);
@@ -551,8 +552,7 @@ impl Transport for SshTransport {
             s.answer()
         })?;
         if answer != "appended" {
-            let (status, _) = session.finish();
-            return Err(self.failure(what, status, &answer));
+            return Err(self.unexpected(what, session, &answer));
         }
         self.give_back(session);
         Ok(())
