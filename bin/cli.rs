@@ -295,7 +295,10 @@ pub enum Command {
                       (ssh://[user@]host[:port]/path; /~/path is relative to the login \
                       directory).\n\n\
                       Each file is written under a temporary name, checked (SHA-256 of what \
-                      was stored against the spool's file), fsynced, renamed into place and \
+                      was stored against the spool's file: the sum pglcr decode recorded \
+                      beside it in NAME.sha256, as sha256sum prints it, or computed where \
+                      there is none; a file that does not match its recorded sum is not \
+                      shipped), fsynced, renamed into place and \
                       its directory fsynced; only then is it listed in the destination's \
                       manifest (pglcr.manifest: name, size, SHA-256, LSN range, one \
                       tab-separated line per file) and acknowledged in the spool \

@@ -52,6 +52,14 @@ fn acked(spool: &Path, name: &str) -> String {
         .unwrap()
 }
 
+/// The names of the files of a spool that have a checksum file (`NAME.sha256`).
+fn checksummed(spool: &Path) -> Vec<String> {
+    file_names(spool)
+        .iter()
+        .filter_map(|n| n.strip_suffix(".sha256").map(String::from))
+        .collect()
+}
+
 /// The archive's segment files from the one holding `lsn` on, and the ones before it.
 fn split_archive(archive: &Path, restart_segment: &str) -> (Vec<String>, Vec<String>) {
     file_names(archive)
@@ -114,11 +122,27 @@ fn a_stalled_destination_keeps_its_files_until_it_catches_up() {
     assert!(out.contains("would remove"), "{out}");
     assert_eq!(lcr_names(sp), before, "a dry run removes nothing");
     assert_eq!(file_names(source.archive.path()), archived_before);
+    assert_eq!(
+        checksummed(sp),
+        before,
+        "decode records each file's checksum"
+    );
+    // As a decode killed between writing a checksum file and publishing its LCR file leaves.
+    let unpublished = LcrName {
+        subseg: 0x7FFF,
+        ..LcrName::parse(before.last().unwrap()).unwrap()
+    };
+    std::fs::write(sp.join(format!("{unpublished}.sha256")), "0  x\n").unwrap();
 
     let run = retain(&["--archive", archive_arg, "--spool", spool_arg, "--confirm"]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     let dr2_name = LcrName::parse(&dr2_acked).unwrap();
     let kept = lcr_names(sp);
+    assert_eq!(
+        checksummed(sp),
+        kept,
+        "checksum files go with their LCR files, none is left without one"
+    );
     let want: Vec<String> = before
         .iter()
         .filter(|n| LcrName::parse(n).unwrap() > dr2_name)
@@ -227,6 +251,7 @@ fn a_stalled_destination_keeps_its_files_until_it_catches_up() {
     let run = retain(&["--archive", archive_arg, "--spool", spool_arg, "--confirm"]);
     assert!(run.status.success(), "{}", text(&run.stderr));
     assert!(lcr_names(sp).is_empty(), "{}", text(&run.stdout));
+    assert!(checksummed(sp).is_empty());
     assert_eq!(table_text(&source.cluster, "t"), table_text(&target, "t"));
 }
 

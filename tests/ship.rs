@@ -263,6 +263,82 @@ fn ships_over_ssh_in_parallel_and_verifies() {
     assert_eq!(acked(spool.path(), "dr2"), None);
 }
 
+/// Ship sends the SHA-256 decode recorded beside each file (`NAME.sha256`, a sha256sum line)
+/// instead of hashing the file. A recorded sum that does not match its file stops shipping at
+/// that file with an error naming it: over SSH, where the far side finds the mismatch, and to
+/// a directory, where ship hashes the file itself. A malformed checksum file is refused; a
+/// file without one is hashed and shipped.
+#[test]
+fn recorded_checksums_are_used_and_a_wrong_one_is_refused() {
+    let spool = spool_copy();
+    let files = lcr_files(spool.path());
+    let names: Vec<&String> = files.keys().collect();
+    let sidecar = |n: &str| spool.path().join(format!("{n}.sha256"));
+    let sums: Vec<String> = names
+        .iter()
+        .map(|n| std::fs::read_to_string(sidecar(n)).unwrap())
+        .collect();
+    let check = sha256sum_check(spool.path(), &sums.concat());
+    assert!(
+        check.status.success(),
+        "sha256sum -c of the checksum files decode wrote: {}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let wrong = names[5];
+    let other_sum = sums[4].split_once("  ").unwrap().0;
+    std::fs::write(sidecar(wrong), format!("{other_sum}  {wrong}\n")).unwrap();
+    let sshd = Sshd::start();
+    let ssh = sshd.ssh_command();
+    let ssh_dest = tempfile::tempdir().unwrap();
+    let dir_dest = tempfile::tempdir().unwrap();
+    let destinations = [
+        (sshd.url(ssh_dest.path()), "dr1", ssh_dest.path()),
+        (
+            dir_dest.path().to_str().unwrap().to_string(),
+            "dr2",
+            dir_dest.path(),
+        ),
+    ];
+    for (to, name, _) in &destinations {
+        let out =
+            run(ship(spool.path(), to, &["--name", name, "--retries", "1"]).env("PGLCR_SSH", &ssh));
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "partial failure to {name}: {err}"
+        );
+        assert!(
+            err.contains(&format!("{wrong}\" does not match its checksum file")),
+            "{name}: {err}"
+        );
+        assert_eq!(acked(spool.path(), name).as_ref(), Some(names[4]), "{name}");
+    }
+    assert!(!ssh_dest.path().join(wrong).exists());
+    assert!(!dir_dest.path().join(wrong).exists());
+
+    std::fs::write(sidecar(wrong), "not a checksum\n").unwrap();
+    let out = run(&mut ship(
+        spool.path(),
+        &destinations[1].0,
+        &["--name", "dr2"],
+    ));
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("checksum file \"{}\"", sidecar(wrong).display())),
+        "{err}"
+    );
+
+    std::fs::remove_file(sidecar(wrong)).unwrap();
+    std::fs::remove_file(sidecar(names[8])).unwrap();
+    for (to, name, dest) in &destinations {
+        let out = run(ship(spool.path(), to, &["--name", name]).env("PGLCR_SSH", &ssh));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_complete(spool.path(), dest, name);
+    }
+}
+
 #[test]
 fn same_file_counts_as_shipped_other_contents_stop_shipping() {
     let spool = spool_copy();

@@ -557,6 +557,7 @@ impl<'c> Writer<'c> {
                 return Err(WriteError::Conflict { path });
             }
         } else {
+            crate::ship::checksum::record(file.tmp.as_file(), &path).map_err(io)?;
             crate::durable::publish(file.tmp, &path).map_err(io)?;
         }
         self.last_name = Some(file.name);

@@ -9,6 +9,7 @@
 //! count as shipped, other bytes stop shipping to that destination with an error naming the
 //! file.
 
+pub mod checksum;
 pub mod dir;
 pub mod manifest;
 pub mod ssh;
@@ -60,6 +61,14 @@ pub enum ShipError {
     },
     #[error(transparent)]
     Lcr(#[from] crate::lcr::LcrError),
+    #[error("{0}")]
+    BadChecksumFile(String),
+    #[error("LCR file \"{}\" does not match its checksum file \"{}\": SHA-256 {actual}, recorded {recorded}; the file is not shipped", .path.display(), checksum::path_for(.path).display())]
+    WrongChecksum {
+        path: PathBuf,
+        recorded: String,
+        actual: String,
+    },
     #[error("LCR file {name} at destination \"{dest}\" has different contents (SHA-256 {theirs}) from the spool's (SHA-256 {ours}); shipping to this destination stops here")]
     Conflict {
         name: String,
@@ -187,6 +196,8 @@ struct Loaded {
     path: PathBuf,
     bytes: Vec<u8>,
     entry: Entry,
+    /// The SHA-256 was read from the spool's checksum file, not computed from the bytes.
+    recorded: bool,
 }
 
 impl Loaded {
@@ -198,37 +209,76 @@ impl Loaded {
                 self.path.display()
             ))
         })?;
-        if sha256_hex(&bytes) != self.entry.sha256 {
-            return Err(TransportError::Fatal(format!(
-                "\"{}\" changed while it was being shipped",
-                self.path.display()
-            )));
+        let actual = sha256_hex(&bytes);
+        if actual != self.entry.sha256 {
+            return Err(TransportError::Fatal(match self.recorded {
+                true => self.wrong_checksum(actual).to_string(),
+                false => format!(
+                    "\"{}\" changed while it was being shipped",
+                    self.path.display()
+                ),
+            }));
         }
         Ok(bytes)
     }
+
+    fn wrong_checksum(&self, actual: String) -> ShipError {
+        ShipError::WrongChecksum {
+            path: self.path.clone(),
+            recorded: self.entry.sha256.clone(),
+            actual,
+        }
+    }
+
+    /// After the destination refused the file: whether its recorded checksum is wrong, so
+    /// that the error says so rather than blaming the transfer.
+    fn check_recorded(&self) -> Option<ShipError> {
+        if !self.recorded {
+            return None;
+        }
+        let actual = sha256_hex(&std::fs::read(&self.path).ok()?);
+        (actual != self.entry.sha256).then(|| self.wrong_checksum(actual))
+    }
 }
 
-fn load(path: &Path, name: &str) -> Result<Loaded, ShipError> {
+/// Reads and checks a spool file. Its SHA-256 comes from its checksum file when there is one
+/// and `destination_checks` (the destination hashes what it receives, so a wrong sum is
+/// refused there); otherwise it is computed, and must match a recorded one.
+fn load(path: &Path, name: &str, destination_checks: bool) -> Result<Loaded, ShipError> {
     let bytes = std::fs::read(path).map_err(|source| crate::lcr::LcrError::Io {
         path: path.to_path_buf(),
         source,
     })?;
     // Checks the file's own checksums: a damaged spool file must not travel.
     let file = LcrFile::from_bytes(path, bytes)?;
-    let entry = Entry {
-        size: file.size(),
-        sha256: String::new(),
-        first_lsn: file.header.first_lsn,
-        last_lsn: file.header.last_lsn,
-    };
+    let (size, first_lsn, last_lsn) = (file.size(), file.header.first_lsn, file.header.last_lsn);
     let bytes = file.into_bytes();
+    let recorded = checksum::recorded(path).map_err(ShipError::BadChecksumFile)?;
+    let (sha256, from_record) = match recorded {
+        Some(sum) if destination_checks => (sum, true),
+        Some(sum) => {
+            let actual = sha256_hex(&bytes);
+            if actual != sum {
+                return Err(ShipError::WrongChecksum {
+                    path: path.to_path_buf(),
+                    recorded: sum,
+                    actual,
+                });
+            }
+            (actual, false)
+        }
+        None => (sha256_hex(&bytes), false),
+    };
     Ok(Loaded {
         name: name.to_string(),
         path: path.to_path_buf(),
         entry: Entry {
-            sha256: sha256_hex(&bytes),
-            ..entry
+            size,
+            sha256,
+            first_lsn,
+            last_lsn,
         },
+        recorded: from_record,
         bytes,
     })
 }
@@ -278,7 +328,9 @@ impl Pipeline<'_> {
                     ours: file.entry.sha256,
                     theirs: sha256,
                 },
-                e => transport_error(req, e),
+                e => file
+                    .check_recorded()
+                    .unwrap_or_else(|| transport_error(req, e)),
             };
             let _ = done.send((i, Err(error)));
         }
@@ -424,7 +476,7 @@ fn connect_and_restore(
         if !manifest.0.contains_key(&file_name) {
             manifest
                 .0
-                .insert(file_name.clone(), load(path, &file_name)?.entry);
+                .insert(file_name.clone(), load(path, &file_name, false)?.entry);
             write_whole = true;
         }
     }
@@ -510,8 +562,9 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
     let (done_tx, done_rx) =
         std::sync::mpsc::channel::<(usize, Result<(Shipped, PutOutcome), ShipError>)>();
     let transport = transport.as_ref();
+    let checks = transport.checks_sha256();
     let first_error = std::thread::scope(|scope| {
-        // Each job reads, checks and hashes its next file while it sends the current one; the
+        // Each job reads and checks its next file while it sends the current one; the
         // first files are read while the destination is being connected to.
         let mut loaders = Vec::new();
         for _ in 0..req.jobs.max(1).min(pending.len()) {
@@ -526,7 +579,7 @@ pub fn run(req: &Request, progress: Option<&Progress>) -> Result<Summary, ShipEr
                     break;
                 };
                 if load_tx
-                    .send((i, load(path, &lcr_name.to_string())))
+                    .send((i, load(path, &lcr_name.to_string(), checks)))
                     .is_err()
                 {
                     break;
@@ -794,7 +847,7 @@ pub fn verify(req: &Request) -> Result<VerifyReport, ShipError> {
                 .push(format!("{file}: no longer in the spool"));
             continue;
         };
-        let loaded = load(path, file)?;
+        let loaded = load(path, file, transport.checks_sha256())?;
         req.backoff
             .run(
                 || transport.put(file, &loaded.bytes, &loaded.entry.sha256, true, &pacer),

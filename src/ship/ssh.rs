@@ -575,6 +575,10 @@ impl Transport for SshTransport {
         Ok(sums)
     }
 
+    fn checks_sha256(&self) -> bool {
+        true
+    }
+
     fn sender(&self) -> Box<dyn Sender + '_> {
         Box::new(SshSender {
             transport: self,

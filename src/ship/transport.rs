@@ -53,6 +53,10 @@ pub trait Transport: Sync {
     fn append_manifest(&self, lines: &str) -> Result<(), TransportError>;
     /// The SHA-256 of every LCR file the destination holds, by name.
     fn checksums(&self) -> Result<BTreeMap<String, String>, TransportError>;
+    /// Whether the destination computes the SHA-256 of what it receives and refuses a file
+    /// whose sum differs from the one sent: then a sum recorded in the spool can be sent as
+    /// it is, without hashing the file first.
+    fn checks_sha256(&self) -> bool;
     /// A way to send files one after the other without waiting for each to be stored.
     fn sender(&self) -> Box<dyn Sender + '_>;
 }
