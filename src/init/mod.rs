@@ -239,8 +239,8 @@ fn reset_spool(dir: &Path) -> Result<(), InitError> {
     };
     for (_, path) in crate::lcr::list_dir(dir).map_err(io)? {
         std::fs::remove_file(&path).map_err(io)?;
-        crate::ship::checksum::remove(&path).map_err(io)?;
     }
+    crate::ship::checksum::remove_orphans(dir).map_err(io)?;
     for name in [spool::STATE_FILE, spool::CATALOG_FILE] {
         match std::fs::remove_file(dir.join(name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),

@@ -806,12 +806,6 @@ fn remove_files(items: &[Item]) -> Result<(), RetainError> {
                 })
             }
         }
-        // After the file: a spool file is never left without its checksum.
-        if it.kind == FileKind::Lcr {
-            let sidecar = crate::ship::checksum::path_for(&it.path);
-            crate::ship::checksum::remove(&it.path)
-                .map_err(io_err("could not remove", &sidecar))?;
-        }
         let dir = crate::durable::parent_dir(&it.path);
         if !dirs.contains(&dir) {
             dirs.push(dir);
@@ -956,8 +950,8 @@ pub fn run(req: &Request) -> Result<Outcome, RetainError> {
     if req.confirm {
         mark_broken(&outcome.breakages)?;
         remove_files(&outcome.items)?;
-        // Checksum files left by a run killed between removing a file and its checksum, or
-        // by a decode killed before publishing the file.
+        // Checksum files go after their LCR files, so that a spool file is never left
+        // without one; this also removes those of a decode killed before publishing its file.
         for v in &views {
             if crate::ship::checksum::remove_orphans(&v.dir)
                 .map_err(io_err("could not remove checksum files in", &v.dir))?

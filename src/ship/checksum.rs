@@ -24,10 +24,6 @@ pub fn path_for(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Hashes the complete temporary file `tmp` about to be published as `path` and records the
 /// sum in `path`'s checksum file (fsynced and renamed into place; the caller's directory
 /// fsync makes the name durable).
@@ -47,7 +43,7 @@ pub fn record(tmp: &std::fs::File, path: &Path) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let line = format!("{}  {name}\n", hex(&hasher.finalize()));
+    let line = format!("{}  {name}\n", super::manifest::hex(&hasher.finalize()));
     let sidecar = path_for(path);
     let mut out = crate::durable::temp_file_for(&sidecar, 0o644)?;
     out.write_all(line.as_bytes())?;
@@ -83,14 +79,6 @@ pub fn recorded(path: &Path) -> Result<Option<String>, String> {
             "checksum file \"{}\" is not one line \"SHA256  {name}\" as sha256sum prints it",
             sidecar.display()
         )),
-    }
-}
-
-/// Removes the checksum file of an LCR file that has been removed (none there is fine).
-pub fn remove(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path_for(path)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
     }
 }
 
@@ -140,6 +128,5 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(remove_orphans(dir.path()).unwrap());
         assert!(!path_for(&path).exists());
-        remove(&path).unwrap();
     }
 }
