@@ -119,10 +119,27 @@ fn run_case(case: &Path, plugin: &str, only: Option<&str>, failures: &mut Vec<St
             case.file_name().unwrap().to_string_lossy(),
             opts_path.file_stem().unwrap().to_string_lossy()
         );
-        let mut out = Vec::new();
-        if let Err(e) = decode::run(&req, &mut out) {
-            failures.push(format!("{name}: error: {e}"));
-            continue;
+        // With two threads each change is written as it comes; with more, batches of changes
+        // are rendered in parallel: both ways must print what PostgreSQL printed.
+        let decode_with = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            let mut out = Vec::new();
+            pool.install(|| decode::run(&req, &mut out)).map(|_| out)
+        };
+        let out = match decode_with(2) {
+            Ok(out) => out,
+            Err(e) => {
+                failures.push(format!("{name}: error: {e}"));
+                continue;
+            }
+        };
+        match decode_with(4) {
+            Ok(batched) if batched == out => {}
+            Ok(_) => failures.push(format!("{name}: the output with 4 threads differs")),
+            Err(e) => failures.push(format!("{name}: error with 4 threads: {e}")),
         }
         // Large outputs are stored zstd-compressed.
         let plain = opts_path.with_extension("out");

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::catalog::Catalog;
 use crate::logical::{Change, ChangeStream, Event, Message, Txn};
+use crate::tuple::types::OutputContext;
 use crate::tuple::{reuse_datums, Datum};
 
 use super::{Job, OutputError, Resolved, Resolver, Row, Sink};
@@ -42,6 +43,22 @@ pub trait Plugin<'c> {
         resolved: &Resolved<'c>,
         out: &mut Sink<'_>,
     ) -> Result<(), OutputError>;
+
+    /// Writes an INSERT, UPDATE or DELETE straight from the change's tuples
+    /// ([`Job::for_each_value`]), one copy of each value fewer than from rendered rows; `false`
+    /// when the plugin does not, and [`Plugin::change`] is called with rendered rows instead.
+    /// Used when changes are rendered one by one (one or two threads).
+    fn change_from_tuples<'t>(
+        &mut self,
+        _txn: &Txn,
+        _change: &'t Change,
+        _job: &Job<'c>,
+        _ctx: &OutputContext,
+        _datums: &mut Vec<Datum<'t>>,
+        _out: &mut Sink<'_>,
+    ) -> Result<bool, OutputError> {
+        Ok(false)
+    }
 
     /// The transaction's end: COMMIT, PREPARE, COMMIT PREPARED, ROLLBACK PREPARED.
     fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError>;
@@ -161,11 +178,22 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             if self.inline {
                 let ctx = self.resolver.output_context();
                 let mut datums = reuse_datums(std::mem::take(&mut self.spare_datums));
-                let resolved = job.render_reusing(&change, ctx, &mut datums, &mut self.spare_rows);
+                let written =
+                    self.plugin
+                        .change_from_tuples(&txn, &change, &job, ctx, &mut datums, out);
+                let rendered = match written {
+                    Ok(true) => None,
+                    Ok(false) => {
+                        Some(job.render_reusing(&change, ctx, &mut datums, &mut self.spare_rows))
+                    }
+                    Err(e) => Some(Err(e)),
+                };
                 self.spare_datums = reuse_datums(datums);
-                let resolved = resolved?;
-                self.plugin.change(&txn, &change, &resolved, out)?;
-                resolved.recycle(&mut self.spare_rows);
+                if let Some(resolved) = rendered {
+                    let resolved = resolved?;
+                    self.plugin.change(&txn, &change, &resolved, out)?;
+                    resolved.recycle(&mut self.spare_rows);
+                }
                 out.maybe_flush()?;
                 continue;
             }

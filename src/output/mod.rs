@@ -177,12 +177,19 @@ impl Row<'_> {
         match value {
             Value::Null | Value::UnchangedToast => Ok(None),
             Value::Text(r) => Ok(Some(&self.text[r.clone()])),
-            Value::Unprintable(e) => Err(OutputError::Value {
-                lsn,
-                relation: format!("{}.{}", rel.namespace, rel.name),
-                column: col.name.clone(),
-                source: e.clone(),
-            }),
+            Value::Unprintable(e) => Err(OutputError::value(lsn, rel, col, e.clone())),
+        }
+    }
+}
+
+impl OutputError {
+    /// A value its type's output function could not print.
+    pub fn value(lsn: Lsn, rel: &Relation, col: &Column, source: Box<TypeError>) -> OutputError {
+        OutputError::Value {
+            lsn,
+            relation: format!("{}.{}", rel.namespace, rel.name),
+            column: col.name.clone(),
+            source,
         }
     }
 }
@@ -359,7 +366,8 @@ impl<'c> Resolver<'c> {
     ) -> Result<(), OutputError> {
         let mut raw = Vec::with_capacity(3);
         for_each_raw(lsn, rel, t, None, &mut Vec::new(), |col, value| {
-            raw.push((col, value))
+            raw.push((col, value));
+            Ok(())
         })?;
         let bad = || OutputError::Tuple {
             lsn,
@@ -466,6 +474,28 @@ impl<'c> Job<'c> {
         self.catalog
     }
 
+    /// The relation of an INSERT, UPDATE or DELETE.
+    pub fn row_relation(&self) -> Option<&'c Relation> {
+        match self.target {
+            Target::Rows(rel) => Some(rel),
+            Target::Truncate(_) | Target::Message => None,
+        }
+    }
+
+    /// Deforms one of the change's tuples (of `rel`, its [`Job::row_relation`]) and passes each
+    /// live column's stored value to `f`, TOAST values reassembled, for writers that print
+    /// values straight into their output rather than from a rendered [`Row`].
+    pub fn for_each_value<'t>(
+        &self,
+        lsn: Lsn,
+        rel: &'c Relation,
+        t: &'t LoggedTuple,
+        datums: &mut Vec<Datum<'t>>,
+        f: impl FnMut(&'c Column, Raw<'t>) -> Result<(), OutputError>,
+    ) -> Result<(), OutputError> {
+        for_each_raw(lsn, rel, t, self.toast.as_deref(), datums, f)
+    }
+
     /// Deforms the change's tuples and prints their values; the change must be the one the
     /// job was classified from.
     /// `datums` is scratch space, reused across calls.
@@ -531,7 +561,7 @@ impl<'c> Job<'c> {
 }
 
 /// A column value before its type's output function runs.
-enum Raw<'t> {
+pub enum Raw<'t> {
     Null,
     UnchangedToast,
     Bytes(Cow<'t, [u8]>),
@@ -547,7 +577,7 @@ fn for_each_raw<'c, 't>(
     t: &'t LoggedTuple,
     toast: Option<&ToastChunks>,
     datums: &mut Vec<Datum<'t>>,
-    mut f: impl FnMut(&'c Column, Raw<'t>),
+    mut f: impl FnMut(&'c Column, Raw<'t>) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
     let relname = || format!("{}.{}", rel.namespace, rel.name);
     let tuple_err = |source| OutputError::Tuple {
@@ -595,7 +625,7 @@ fn for_each_raw<'c, 't>(
             },
             Datum::Varlena(v) => Raw::Bytes(v.detoast_inline().map_err(tuple_err)?),
         };
-        f(col, value);
+        f(col, value)?;
     }
     Ok(())
 }
@@ -640,6 +670,7 @@ fn render_row<'c, 't>(
             }
         };
         values.push((col, value));
+        Ok(())
     })
 }
 

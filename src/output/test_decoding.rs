@@ -1,12 +1,13 @@
 //! The text of PostgreSQL's `test_decoding` output plugin, message by message.
 
-use crate::catalog::Catalog;
-use crate::logical::{Change, Message, Txn, TxnEnd};
-use crate::tuple::types::OutputContext;
+use crate::catalog::{Catalog, Column, Relation};
+use crate::logical::{Change, ChangeKind, LoggedTuple, Message, Txn, TxnEnd};
+use crate::tuple::types::{self, OutputContext};
+use crate::tuple::Datum;
 
 use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
-use super::{OutputError, Resolved, Row, Sink, Value};
+use super::{Job, OutputError, Raw, Resolved, Row, Sink, Value};
 
 /// The plugin options (`pg_recvlogical -o name=value`).
 #[derive(Clone, Debug)]
@@ -92,6 +93,8 @@ struct RelNames {
 }
 
 pub struct Writer<'c> {
+    /// A value's output text, when printed before quoting (reused from value to value).
+    value_text: String,
     names: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<RelNames>>>,
     opts: Options,
     catalog: &'c Catalog,
@@ -105,6 +108,7 @@ impl<'c> Writer<'c> {
     pub fn new(opts: Options, catalog: &'c Catalog, ctx: OutputContext) -> Writer<'c> {
         let major = catalog.file.server_version_num / 10000;
         Writer {
+            value_text: String::new(),
             names: Default::default(),
             opts,
             catalog,
@@ -225,12 +229,8 @@ impl<'c> Plugin<'c> for Writer<'c> {
     ) -> Result<(), OutputError> {
         // Before PostgreSQL 17 a transactional message neither opened the transaction
         // nor counted as a change for skip-empty-xacts.
-        let counts = self.major >= 17 || !matches!(resolved, Resolved::Message { .. });
-        if counts {
-            if self.opts.skip_empty_xacts && !self.wrote {
-                self.begin_line(txn, out);
-            }
-            self.wrote = true;
+        if self.major >= 17 || !matches!(resolved, Resolved::Message { .. }) {
+            self.count_change(txn, out);
         }
         if let Resolved::Message { prefix, content } = resolved {
             write_message(out, true, prefix, content);
@@ -244,6 +244,28 @@ impl<'c> Plugin<'c> for Writer<'c> {
             Err(_) => out.truncate(at),
         }
         result
+    }
+
+    fn change_from_tuples<'t>(
+        &mut self,
+        txn: &Txn,
+        change: &'t Change,
+        job: &Job<'c>,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+        out: &mut Sink<'_>,
+    ) -> Result<bool, OutputError> {
+        let Some(rel) = job.row_relation() else {
+            return Ok(false);
+        };
+        self.count_change(txn, out);
+        let at = out.len();
+        let result = self.row_change_text(change, job, rel, ctx, datums, out);
+        match result {
+            Ok(()) => out.push(b'\n'),
+            Err(_) => out.truncate(at),
+        }
+        result.map(|()| true)
     }
 
     fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
@@ -272,6 +294,108 @@ fn push_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 impl<'c> Writer<'c> {
+    /// A change that counts for skip-empty-xacts: the first one opens the transaction.
+    fn count_change(&mut self, txn: &Txn, out: &mut Vec<u8>) {
+        if self.opts.skip_empty_xacts && !self.wrote {
+            self.begin_line(txn, out);
+        }
+        self.wrote = true;
+    }
+
+    /// The text of an INSERT, UPDATE or DELETE, printed from its tuples: what
+    /// [`Writer::change_text`] prints from rendered rows.
+    fn row_change_text<'t>(
+        &mut self,
+        change: &'t Change,
+        job: &Job<'c>,
+        rel: &'c Relation,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+        s: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let names = self.names(rel);
+        s.extend_from_slice(b"table ");
+        s.extend_from_slice(names.table.as_bytes());
+        s.push(b':');
+        let mut tuple = |t: &'t LoggedTuple, skip_nulls: bool, s: &mut Vec<u8>| {
+            job.for_each_value(change.lsn, rel, t, datums, |col, raw| {
+                if skip_nulls && matches!(raw, Raw::Null) {
+                    return Ok(());
+                }
+                self.column_header(&names, col, s);
+                match raw {
+                    Raw::Null => s.extend_from_slice(b"null"),
+                    Raw::UnchangedToast => s.extend_from_slice(b"unchanged-toast-datum"),
+                    Raw::Text(text) => print_literal(s, col.type_oid, &text),
+                    Raw::Bytes(bytes) => {
+                        if !print_stored(s, col.type_oid, &bytes) {
+                            self.value_text.clear();
+                            types::write_output(
+                                job.catalog(),
+                                col.type_oid,
+                                &bytes,
+                                ctx,
+                                &mut self.value_text,
+                            )
+                            .map_err(|e| OutputError::value(change.lsn, rel, col, Box::new(e)))?;
+                            print_literal(s, col.type_oid, &self.value_text);
+                        }
+                    }
+                }
+                Ok(())
+            })
+        };
+        match &change.kind {
+            ChangeKind::Insert { new, .. } => {
+                s.extend_from_slice(b" INSERT:");
+                tuple(new, false, s)?;
+            }
+            ChangeKind::Update { old, new, .. } => {
+                s.extend_from_slice(b" UPDATE:");
+                if let Some(old) = old {
+                    s.extend_from_slice(b" old-key:");
+                    tuple(old, true, s)?;
+                    s.extend_from_slice(b" new-tuple:");
+                }
+                match new {
+                    Some(new) => tuple(new, false, s)?,
+                    None => s.extend_from_slice(b" (no-tuple-data)"),
+                }
+            }
+            ChangeKind::Delete { old, .. } => {
+                s.extend_from_slice(b" DELETE:");
+                match old {
+                    Some(old) => tuple(old, true, s)?,
+                    None => s.extend_from_slice(b" (no-tuple-data)"),
+                }
+            }
+            ChangeKind::Truncate { .. } | ChangeKind::Message { .. } => {
+                unreachable!("a job with a row relation is a row change")
+            }
+        }
+        Ok(())
+    }
+
+    /// ` name[type]:` of a column.
+    fn column_header(&self, names: &RelNames, col: &Column, s: &mut Vec<u8>) {
+        // The catalog lists a relation's columns by attnum from 1 on, so attnum indexes the
+        // headers; a hand-edited catalog that does not gets its header built here.
+        match usize::try_from(col.attnum - 1)
+            .ok()
+            .and_then(|i| names.headers.get(i))
+        {
+            Some(h) => s.extend_from_slice(h.as_bytes()),
+            None => {
+                let mut header = String::from(" ");
+                push_quoted_identifier(&mut header, &col.name, self.major);
+                header.push('[');
+                header.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
+                header.push_str("]:");
+                s.extend_from_slice(header.as_bytes());
+            }
+        }
+    }
+
     fn change_text(
         &self,
         lsn: crate::wal::lsn::Lsn,
@@ -357,22 +481,7 @@ impl<'c> Writer<'c> {
             if skip_nulls && *value == Value::Null {
                 continue;
             }
-            // The catalog lists a relation's columns by attnum from 1 on, so attnum indexes the
-            // headers; a hand-edited catalog that does not gets its header built here.
-            match usize::try_from(col.attnum - 1)
-                .ok()
-                .and_then(|i| names.headers.get(i))
-            {
-                Some(h) => s.extend_from_slice(h.as_bytes()),
-                None => {
-                    let mut header = String::from(" ");
-                    push_quoted_identifier(&mut header, &col.name, self.major);
-                    header.push('[');
-                    header.push_str(&super::decoding_type_name(self.catalog(), col, self.major));
-                    header.push_str("]:");
-                    s.extend_from_slice(header.as_bytes());
-                }
-            }
+            self.column_header(names, col, s);
             match value {
                 Value::Null => s.extend_from_slice(b"null"),
                 Value::UnchangedToast => s.extend_from_slice(b"unchanged-toast-datum"),
@@ -384,6 +493,30 @@ impl<'c> Writer<'c> {
         }
         Ok(())
     }
+}
+
+/// Prints a stored value of the types most columns have as [`print_literal`] prints their
+/// output text, without printing that text first; `false` for other types and for a value
+/// the output function would reject (its error comes from the general path).
+fn print_stored(s: &mut Vec<u8>, type_oid: u32, bytes: &[u8]) -> bool {
+    use crate::catalog::type_oids::*;
+    let mut digits = itoa::Buffer::new();
+    let text = match (type_oid, bytes.len()) {
+        (INT4, 4) => digits.format(i32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
+        (INT8, 8) => digits.format(i64::from_le_bytes(bytes.try_into().expect("8 bytes"))),
+        (INT2, 2) => digits.format(i16::from_le_bytes(bytes.try_into().expect("2 bytes"))),
+        (OID, 4) => digits.format(u32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
+        (TEXT | VARCHAR | BPCHAR, _) => match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                print_literal(s, type_oid, text);
+                return true;
+            }
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    s.extend_from_slice(text.as_bytes());
+    true
 }
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.

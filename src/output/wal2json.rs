@@ -572,12 +572,10 @@ pub struct Writer<'c> {
     major: u32,
     /// wal2json's `nr_changes`: reset at BEGIN, not at a non-transactional message.
     nr_changes: u64,
-    /// Reused for format 2's change lines.
-    line: Vec<u8>,
     current: Current,
-    /// Format 2's `{"name":NAME` and, with include-types, `,"type":TYPE` per relation and
-    /// column, built once: type names take catalog lookups and quoting.
-    v2_columns: rustc_hash::FxHashMap<(u32, i16), Vec<u8>>,
+    /// Format 2's quoted names per relation (by OID), built once: type names take catalog
+    /// lookups, and names quoting.
+    v2_columns: rustc_hash::FxHashMap<u32, V2Names>,
 }
 
 impl<'c> Writer<'c> {
@@ -589,7 +587,6 @@ impl<'c> Writer<'c> {
             ctx,
             major,
             nr_changes: 0,
-            line: Vec::new(),
             current: Current::default(),
             v2_columns: Default::default(),
         }
@@ -602,6 +599,16 @@ impl<'c> Writer<'c> {
     fn filtered_origin(&self, origin: Option<u16>) -> bool {
         origin.is_some_and(|o| o != 0 && self.opts.filter_origins.contains(&u32::from(o)))
     }
+}
+
+/// A relation's names as format 2 prints them.
+#[derive(Default)]
+struct V2Names {
+    /// `{"name":NAME` and, with include-types, `,"type":TYPE` of each column, by
+    /// `attnum - 1`.
+    columns: Vec<Option<Vec<u8>>>,
+    /// `,"schema":SCHEMA` (with include-schemas) and `,"table":TABLE`.
+    schema_table: Vec<u8>,
 }
 
 /// The transaction being written.
@@ -1044,7 +1051,7 @@ impl<'c> Writer<'c> {
                 positions.extend_from_slice(format!("{comma}{}", col.attnum).as_bytes());
             }
             values.extend_from_slice(comma.as_bytes());
-            self.write_value(lsn, rel, col, typid, row, value, &mut values)?;
+            write_value(lsn, rel, col, typid, row, value, &mut values)?;
             comma = &comma_after;
         }
         names.extend_from_slice(format!("],{nl}").as_bytes());
@@ -1118,52 +1125,6 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    /// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
-    /// without `\x`, the rest JSON strings).
-    #[allow(clippy::too_many_arguments)]
-    fn write_value(
-        &self,
-        lsn: Lsn,
-        rel: &Relation,
-        col: &Column,
-        typid: u32,
-        row: &Row<'c>,
-        value: &Value,
-        out: &mut Vec<u8>,
-    ) -> Result<(), OutputError> {
-        let text = match value {
-            Value::Null => {
-                out.extend_from_slice(b"null");
-                return Ok(());
-            }
-            // Left out by the callers, as wal2json does.
-            Value::UnchangedToast => return Ok(()),
-            _ => row.text_of(lsn, rel, col, value)?.unwrap_or_default(),
-        };
-        match typid {
-            INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
-                let starts = |word: &str| {
-                    text.get(..word.len())
-                        .is_some_and(|t| t.eq_ignore_ascii_case(word))
-                };
-                if starts("nan") || starts("infinity") || starts("-infinity") {
-                    out.extend_from_slice(b"null");
-                } else if text.bytes().all(|c| b"0123456789+-eE.".contains(&c)) {
-                    out.extend_from_slice(text.as_bytes());
-                } else {
-                    return Err(OutputError::Plugin {
-                        lsn,
-                        message: format!("{text} is not a number"),
-                    });
-                }
-            }
-            BOOL => out.extend_from_slice(if text == "t" { b"true" } else { b"false" }),
-            BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
-            _ => escape_json(out, text.as_bytes()),
-        }
-        Ok(())
-    }
-
     // ---- format 2 ----
 
     fn v2_change(
@@ -1210,20 +1171,18 @@ impl<'c> Writer<'c> {
             b'U' | b'D' if old.is_none() && !keyed => return Ok(()),
             _ => {}
         }
-        // The line is built aside and written only when complete.
-        let mut s = std::mem::take(&mut self.line);
-        s.clear();
-        let result = self.v2_row_line(info, ts, action, change.lsn, rel, old, new, &mut s);
-        if result.is_ok() {
-            out.extend_from_slice(&s);
+        // Written in place; a line that cannot be completed leaves nothing behind.
+        let at = out.len();
+        let result = self.v2_row_line(info, ts, action, change.lsn, rel, old, new, out);
+        if result.is_err() {
+            out.truncate(at);
         }
-        self.line = s;
         result
     }
 
     /// `{"action":…,"xid":…,…,"table":…` of a format 2 line.
     fn v2_header(
-        &self,
+        &mut self,
         info: &TxnInfo,
         ts: &str,
         lsn: Lsn,
@@ -1247,12 +1206,16 @@ impl<'c> Writer<'c> {
         if self.opts.include_lsn {
             out.extend_from_slice(format!(",\"lsn\":\"{}\"", lsn).as_bytes());
         }
-        if self.opts.include_schemas {
-            out.extend_from_slice(b",\"schema\":");
-            escape_json(out, rel.namespace.as_bytes());
+        let names = self.v2_columns.entry(rel.oid).or_default();
+        if names.schema_table.is_empty() {
+            if self.opts.include_schemas {
+                names.schema_table.extend_from_slice(b",\"schema\":");
+                escape_json(&mut names.schema_table, rel.namespace.as_bytes());
+            }
+            names.schema_table.extend_from_slice(b",\"table\":");
+            escape_json(&mut names.schema_table, rel.name.as_bytes());
         }
-        out.extend_from_slice(b",\"table\":");
-        escape_json(out, rel.name.as_bytes());
+        out.extend_from_slice(&names.schema_table);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1311,23 +1274,29 @@ impl<'c> Writer<'c> {
         bs: Option<&[i16]>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
+        let catalog = self.catalog;
+        let rel_fields = &mut self.v2_columns.entry(rel.oid).or_default().columns;
         let mut need_sep = false;
         for (col, value) in &row.values {
-            if !in_bitmap(bs, col.attnum) || *value == Value::UnchangedToast {
+            if !in_bitmap(bs, col.attnum) || matches!(value, Value::UnchangedToast) {
                 continue;
             }
             if need_sep {
                 out.push(b',');
             }
             need_sep = true;
-            let key = (rel.oid, col.attnum);
-            if let Some(fields) = self.v2_columns.get(&key) {
+            // Catalog columns are numbered from 1; anything else is simply not cached.
+            let slot = usize::try_from(col.attnum - 1).ok();
+            if let Some(fields) = slot
+                .and_then(|i| rel_fields.get(i))
+                .and_then(Option::as_ref)
+            {
                 out.extend_from_slice(fields);
             } else {
                 let mut fields = b"{\"name\":".to_vec();
                 escape_json(&mut fields, col.name.as_bytes());
                 if self.opts.include_types {
-                    let cat = self.catalog();
+                    let cat = catalog;
                     let name = match cat.type_(col.type_oid) {
                         Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
                             format_type_typmod(
@@ -1343,14 +1312,19 @@ impl<'c> Writer<'c> {
                     push_type_name(&mut fields, &name, true);
                 }
                 out.extend_from_slice(&fields);
-                self.v2_columns.insert(key, fields);
+                if let Some(i) = slot {
+                    if rel_fields.len() <= i {
+                        rel_fields.resize(i + 1, None);
+                    }
+                    rel_fields[i] = Some(fields);
+                }
             }
             if self.opts.include_type_oids {
                 out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
             }
             if kind != TupleKind::Pk {
                 out.extend_from_slice(b",\"value\":");
-                self.write_value(lsn, rel, col, col.type_oid, row, value, out)?;
+                write_value(lsn, rel, col, col.type_oid, row, value, out)?;
             }
             if kind == TupleKind::Change && self.opts.include_not_null {
                 out.extend_from_slice(if col.attnotnull {
@@ -1366,6 +1340,55 @@ impl<'c> Writer<'c> {
         }
         Ok(())
     }
+}
+
+/// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
+/// without `\x`, the rest JSON strings).
+#[allow(clippy::too_many_arguments)]
+fn write_value<'c>(
+    lsn: Lsn,
+    rel: &Relation,
+    col: &Column,
+    typid: u32,
+    row: &Row<'c>,
+    value: &Value,
+    out: &mut Vec<u8>,
+) -> Result<(), OutputError> {
+    let text = match value {
+        Value::Null => {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        // Left out by the callers, as wal2json does.
+        Value::UnchangedToast => return Ok(()),
+        Value::Text(range) => row.text(range),
+        Value::Unprintable(_) => row.text_of(lsn, rel, col, value)?.unwrap_or_default(),
+    };
+    match typid {
+        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+            let starts = |word: &str| {
+                text.get(..word.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(word))
+            };
+            if starts("nan") || starts("infinity") || starts("-infinity") {
+                out.extend_from_slice(b"null");
+            } else if text
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'+' | b'-' | b'e' | b'E' | b'.'))
+            {
+                out.extend_from_slice(text.as_bytes());
+            } else {
+                return Err(OutputError::Plugin {
+                    lsn,
+                    message: format!("{text} is not a number"),
+                });
+            }
+        }
+        BOOL => out.extend_from_slice(if text == "t" { b"true" } else { b"false" }),
+        BYTEA => escape_json(out, text.as_bytes().get(2..).unwrap_or(&[])),
+        _ => escape_json(out, text.as_bytes()),
+    }
+    Ok(())
 }
 
 /// `format_type_with_typemod(oid, typmod)` for a domain's base type: built-in typmods are

@@ -109,9 +109,10 @@ impl std::fmt::Display for EndOfWal {
 }
 
 /// The bytes of a page whose header `read_page` has validated (so the segment holds it).
-fn page_of(segment: &Option<Segment>, seg_size: u64, page: u64) -> &[u8] {
+/// `seg_mask` is the segment size less one.
+fn page_of(segment: &Option<Segment>, seg_mask: u64, page: u64) -> &[u8] {
     let seg = segment.as_ref().expect("page validated before use");
-    let offset = (page % seg_size) as usize;
+    let offset = (page & seg_mask) as usize;
     &seg.bytes[offset..offset + BLCKSZ]
 }
 
@@ -130,6 +131,8 @@ pub struct Reader {
     dir: WalDir,
     tli: TimeLineId,
     seg_size: u64,
+    /// `seg_size - 1`: positions within a segment are masked, not divided, per record.
+    seg_mask: u64,
     version: PgVersion,
     sysid: u64,
     /// Stop before any record that does not end at or before this position.
@@ -167,10 +170,15 @@ impl Reader {
     }
 
     pub fn with_info(dir: WalDir, tli: TimeLineId, info: SegmentInfo, seg_size: u64) -> Reader {
+        assert!(
+            seg_size.is_power_of_two(),
+            "WAL segment sizes are powers of two, as detection finds them"
+        );
         Reader {
             dir,
             tli,
             seg_size,
+            seg_mask: seg_size - 1,
             version: info.version,
             sysid: info.sysid,
             end: None,
@@ -295,7 +303,7 @@ impl Reader {
 
     /// Makes the segment holding `lsn` current. Returns `false` if it does not exist.
     fn load_segment(&mut self, lsn: u64) -> Result<bool, ReadError> {
-        let segno = lsn / self.seg_size;
+        let segno = lsn >> self.seg_size.trailing_zeros();
         if self.segment.as_ref().is_some_and(|s| s.segno == segno) {
             return Ok(true);
         }
@@ -355,7 +363,7 @@ impl Reader {
             return Err(err);
         }
         let seg = self.segment.as_ref().expect("segment loaded above");
-        let offset = page % self.seg_size;
+        let offset = page & self.seg_mask;
         let bytes: &[u8] = &seg.bytes;
         let Some(raw) = bytes.get(offset as usize..(offset + PAGE) as usize) else {
             return Err(ReadError::Truncated {
@@ -459,7 +467,7 @@ impl Reader {
     }
 
     fn page_bytes(&self, page: u64) -> &[u8] {
-        page_of(&self.segment, self.seg_size, page)
+        page_of(&self.segment, self.seg_mask, page)
     }
 
     fn invalid_record(&self, lsn: u64, reason: String) -> ReadError {
@@ -515,7 +523,7 @@ impl Reader {
         let mut remaining = tot_len - (page_end - lsn);
         let mut page = page_end;
         loop {
-            let hdr = if page.is_multiple_of(self.seg_size) {
+            let hdr = if page & self.seg_mask == 0 {
                 LONG_HEADER_SIZE
             } else {
                 SHORT_HEADER_SIZE
@@ -601,7 +609,7 @@ impl Reader {
             let location;
             let end_rec;
             if in_page + tot_len as usize <= BLCKSZ {
-                let seg_offset = (lsn % self.seg_size) as usize;
+                let seg_offset = (lsn & self.seg_mask) as usize;
                 location = Location::Segment {
                     start: seg_offset,
                     len: tot_len as usize,
@@ -610,7 +618,7 @@ impl Reader {
             } else {
                 self.buf.clear();
                 self.buf
-                    .extend_from_slice(&page_of(&self.segment, self.seg_size, page)[in_page..]);
+                    .extend_from_slice(&page_of(&self.segment, self.seg_mask, page)[in_page..]);
                 let mut cont_page = page;
                 let mut header_checked = header_on_page;
                 loop {
@@ -655,7 +663,7 @@ impl Reader {
                     let chdr = cont.size();
                     let take = (cont.rem_len as usize).min(BLCKSZ - chdr);
                     let bytes =
-                        &page_of(&self.segment, self.seg_size, cont_page)[chdr..chdr + take];
+                        &page_of(&self.segment, self.seg_mask, cont_page)[chdr..chdr + take];
                     self.buf.extend_from_slice(bytes);
                     if !header_checked && self.buf.len() >= RECORD_HEADER_SIZE {
                         let head: [u8; RECORD_HEADER_SIZE] =

@@ -201,7 +201,6 @@ pub fn write_output(
     out: &mut String,
 ) -> Result<(), TypeError> {
     use crate::catalog::type_oids::*;
-    const TEXT: u32 = 25;
     const DATE: u32 = 1082;
     // The built-in types most columns have print without a catalog lookup and a dispatch
     // on the output function's name: their oids and output functions are fixed in every
