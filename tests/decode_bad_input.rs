@@ -108,3 +108,41 @@ fn unreadable_catalog_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn value_of_a_type_not_in_the_catalog_is_an_error_in_text_and_in_lcr_files() {
+    let wal = unpack_wal(&case());
+    let mut c = catalog_json();
+    for r in relations_mut(&mut c) {
+        if r["name"] == "t_types" {
+            for col in r["columns"].as_array_mut().unwrap() {
+                if col["name"] == "c_int2" {
+                    col["type_oid"] = serde_json::json!(999_999);
+                }
+            }
+        }
+    }
+    let spool = tempfile::tempdir().unwrap();
+    let spool_arg = spool.path().to_str().unwrap().to_string();
+    for (extra, what) in [
+        (vec!["--format", "test_decoding"], "test_decoding"),
+        (vec!["--format", "wal2json"], "wal2json"),
+        (vec!["--spool", spool_arg.as_str()], "LCR files"),
+    ] {
+        let out = decode(&c, wal.path(), &extra);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains("change at 0/")
+                && stderr.contains("public.t_types")
+                && stderr.contains("column c_int2")
+                && stderr.contains("type with oid 999999 is not in the catalog"),
+            "{what}: {stderr}"
+        );
+        // Nothing of the change that failed is written.
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("t_types"),
+            "{what}"
+        );
+    }
+}

@@ -202,9 +202,9 @@ pub enum Frame {
 
 const K_RELATION: u8 = b'R';
 const K_BEGIN: u8 = b'B';
-const K_INSERT: u8 = b'I';
-const K_UPDATE: u8 = b'U';
-const K_DELETE: u8 = b'D';
+pub const K_INSERT: u8 = b'I';
+pub const K_UPDATE: u8 = b'U';
+pub const K_DELETE: u8 = b'D';
 const K_TRUNCATE: u8 = b'T';
 const K_MESSAGE: u8 = b'M';
 const K_COMMIT: u8 = b'C';

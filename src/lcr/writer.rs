@@ -15,14 +15,17 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, Relation};
-use crate::logical::{Change, Message, Txn};
+use crate::logical::{Change, ChangeKind, LoggedTuple, Message, Txn};
 use crate::output::driver::Plugin;
-use crate::output::{self, OutputError, Resolved, Row, Sink, Value};
+use crate::output::{self, Job, OutputError, Raw, Resolved, Row, Sink, Value};
+use crate::tuple::types::{self, OutputContext};
+use crate::tuple::Datum;
 use crate::wal::lsn::Lsn;
 
 use super::format::{
     put_frame, Begin, Frame, Header, RelColumn, RelationInfo, Trailer, BLOCK_HEADER_SIZE, COL_KEY,
-    COL_NOT_NULL, COL_PRIMARY_KEY, FLAG_CONTINUED, FLAG_CONTINUES, TRAILER_SIZE,
+    COL_NOT_NULL, COL_PRIMARY_KEY, FLAG_CONTINUED, FLAG_CONTINUES, K_DELETE, K_INSERT, K_UPDATE,
+    TRAILER_SIZE,
 };
 use super::LcrName;
 
@@ -238,6 +241,11 @@ pub struct Writer<'c> {
     spare_body: Vec<u8>,
     raw: Vec<u8>,
     compressed: Vec<u8>,
+    /// A row change's frame payload after its LSN (flags and tuples), built before the frame
+    /// so that a value that cannot be printed leaves nothing half-written.
+    row_payload: Vec<u8>,
+    /// A value's output text (reused from value to value).
+    value_text: String,
 }
 
 impl<'c> Writer<'c> {
@@ -271,6 +279,8 @@ impl<'c> Writer<'c> {
             spare_body: Vec::new(),
             raw: Vec::new(),
             compressed: Vec::new(),
+            row_payload: Vec::new(),
+            value_text: String::new(),
         }
     }
 
@@ -691,18 +701,26 @@ impl<'c> Writer<'c> {
         Ok(())
     }
 
-    fn write_change(
-        &mut self,
-        txn: &Txn,
-        change: &Change,
-        resolved: &Resolved<'c>,
-    ) -> Result<(), OutputError> {
+    /// Passes over a change a resumed run wrote before; says whether it did.
+    fn skip_written(&mut self) -> bool {
         let t = self
             .txn
             .as_mut()
             .expect("a change comes inside a transaction");
         if t.skip > 0 {
             t.skip -= 1;
+            return true;
+        }
+        false
+    }
+
+    fn write_change(
+        &mut self,
+        txn: &Txn,
+        change: &Change,
+        resolved: &Resolved<'c>,
+    ) -> Result<(), OutputError> {
+        if self.skip_written() {
             return Ok(());
         }
         // Values are checked before any byte is written, so a frame is never half-built.
@@ -714,74 +732,94 @@ impl<'c> Writer<'c> {
             }
             Ok(())
         };
-        match resolved {
-            Resolved::Insert { rel, new } => check(rel, Some(new))?,
+        let payload = &mut self.row_payload;
+        payload.clear();
+        let (rel, kind) = match resolved {
+            Resolved::Insert { rel, new } => {
+                check(rel, Some(new))?;
+                put_row(payload, new);
+                (*rel, K_INSERT)
+            }
             Resolved::Update { rel, old, new } => {
                 check(rel, old.as_ref())?;
                 check(rel, new.as_ref())?;
-            }
-            Resolved::Delete { rel, old } => check(rel, old.as_ref())?,
-            _ => {}
-        }
-        self.begin_output(txn).map_err(write_error)?;
-        match resolved {
-            Resolved::Insert { rel, .. }
-            | Resolved::Update { rel, .. }
-            | Resolved::Delete { rel, .. } => self.note_rel(rel),
-            Resolved::Truncate { rels, .. } => {
-                for rel in rels {
-                    self.note_rel(rel);
-                }
-            }
-            Resolved::Message { .. } => {}
-        }
-        self.block_frame_start();
-        self.block.changes += 1;
-        let lsn = change.lsn;
-        let body = &mut self.block.body;
-        match resolved {
-            Resolved::Insert { rel, new } => put_frame(body, b'I', |b| {
-                b.extend_from_slice(&rel.oid.to_le_bytes());
-                b.extend_from_slice(&lsn.0.to_le_bytes());
-                put_row(b, new);
-            }),
-            Resolved::Update { rel, old, new } => put_frame(body, b'U', |b| {
-                b.extend_from_slice(&rel.oid.to_le_bytes());
-                b.extend_from_slice(&lsn.0.to_le_bytes());
-                b.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
+                payload.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
                 for row in [old, new].into_iter().flatten() {
-                    put_row(b, row);
+                    put_row(payload, row);
                 }
-            }),
-            Resolved::Delete { rel, old } => put_frame(body, b'D', |b| {
-                b.extend_from_slice(&rel.oid.to_le_bytes());
-                b.extend_from_slice(&lsn.0.to_le_bytes());
-                b.push(u8::from(old.is_some()));
+                (*rel, K_UPDATE)
+            }
+            Resolved::Delete { rel, old } => {
+                check(rel, old.as_ref())?;
+                payload.push(u8::from(old.is_some()));
                 if let Some(row) = old {
-                    put_row(b, row);
+                    put_row(payload, row);
                 }
-            }),
+                (*rel, K_DELETE)
+            }
             Resolved::Truncate {
                 rels,
                 cascade,
                 restart_seqs,
-            } => Frame::Truncate {
-                lsn,
-                cascade: *cascade,
-                restart_seqs: *restart_seqs,
-                rels: rels.iter().map(|r| r.oid).collect(),
+            } => {
+                self.begin_output(txn).map_err(write_error)?;
+                for rel in rels {
+                    self.note_rel(rel);
+                }
+                self.block_frame_start();
+                self.block.changes += 1;
+                Frame::Truncate {
+                    lsn: change.lsn,
+                    cascade: *cascade,
+                    restart_seqs: *restart_seqs,
+                    rels: rels.iter().map(|r| r.oid).collect(),
+                }
+                .encode(&mut self.block.body);
+                return self.change_written(txn);
             }
-            .encode(body),
-            Resolved::Message { prefix, content } => Frame::Message {
-                lsn,
-                transactional: true,
-                xid: txn.xid,
-                origin: change.origin.unwrap_or(0),
-                prefix: prefix.clone(),
-                content: content.clone(),
+            Resolved::Message { prefix, content } => {
+                self.begin_output(txn).map_err(write_error)?;
+                self.block_frame_start();
+                self.block.changes += 1;
+                Frame::Message {
+                    lsn: change.lsn,
+                    transactional: true,
+                    xid: txn.xid,
+                    origin: change.origin.unwrap_or(0),
+                    prefix: prefix.clone(),
+                    content: content.clone(),
+                }
+                .encode(&mut self.block.body);
+                return self.change_written(txn);
             }
-            .encode(body),
-        }
+        };
+        self.write_row_frame(txn, change, rel, kind)
+    }
+
+    /// Writes an INSERT, UPDATE or DELETE frame whose payload after the LSN is
+    /// `row_payload`.
+    fn write_row_frame(
+        &mut self,
+        txn: &Txn,
+        change: &Change,
+        rel: &Relation,
+        kind: u8,
+    ) -> Result<(), OutputError> {
+        self.begin_output(txn).map_err(write_error)?;
+        self.note_rel(rel);
+        self.block_frame_start();
+        self.block.changes += 1;
+        let payload = &self.row_payload;
+        put_frame(&mut self.block.body, kind, |b| {
+            b.extend_from_slice(&rel.oid.to_le_bytes());
+            b.extend_from_slice(&change.lsn.0.to_le_bytes());
+            b.extend_from_slice(payload);
+        });
+        self.change_written(txn)
+    }
+
+    /// Counts a change written and moves the resume position past it.
+    fn change_written(&mut self, txn: &Txn) -> Result<(), OutputError> {
         let t = self.txn.as_mut().expect("open transaction");
         t.written += 1;
         self.pos = Position {
@@ -794,6 +832,53 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// A tuple as a row change frame carries it, printed straight from the stored values: what
+/// [`put_row`] writes for the tuple's rendered row.
+#[allow(clippy::too_many_arguments)]
+fn put_tuple<'c, 't>(
+    b: &mut Vec<u8>,
+    job: &Job<'c>,
+    lsn: Lsn,
+    rel: &'c Relation,
+    t: &'t LoggedTuple,
+    ctx: &OutputContext,
+    datums: &mut Vec<Datum<'t>>,
+    text: &mut String,
+) -> Result<(), OutputError> {
+    let count_at = b.len();
+    b.extend_from_slice(&0u16.to_le_bytes());
+    let mut count = 0u16;
+    job.for_each_value(lsn, rel, t, datums, |col, raw| {
+        count = count.wrapping_add(1);
+        match raw {
+            Raw::Null => b.push(b'n'),
+            Raw::UnchangedToast => b.push(b'u'),
+            Raw::Text(s) => put_value_text(b, &s),
+            Raw::Bytes(bytes) => {
+                let mut digits = itoa::Buffer::new();
+                match output::stored_text(col.type_oid, &bytes, &mut digits) {
+                    Some(s) => put_value_text(b, s),
+                    None => {
+                        text.clear();
+                        types::write_output(job.catalog(), col.type_oid, &bytes, ctx, text)
+                            .map_err(|e| OutputError::value(lsn, rel, col, Box::new(e)))?;
+                        put_value_text(b, text);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    b[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
+    Ok(())
+}
+
+fn put_value_text(b: &mut Vec<u8>, text: &str) {
+    b.push(b't');
+    b.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    b.extend_from_slice(text.as_bytes());
+}
+
 fn put_row(b: &mut Vec<u8>, row: &Row<'_>) {
     b.extend_from_slice(&(row.values.len() as u16).to_le_bytes());
     for (_, value) in &row.values {
@@ -801,12 +886,7 @@ fn put_row(b: &mut Vec<u8>, row: &Row<'_>) {
             // Unprintable values were rejected before the frame was started.
             Value::Null | Value::Unprintable(_) => b.push(b'n'),
             Value::UnchangedToast => b.push(b'u'),
-            Value::Text(r) => {
-                let text = row.text(r);
-                b.push(b't');
-                b.extend_from_slice(&(text.len() as u32).to_le_bytes());
-                b.extend_from_slice(text.as_bytes());
-            }
+            Value::Text(r) => put_value_text(b, row.text(r)),
         }
     }
 }
@@ -848,6 +928,53 @@ impl<'c> Plugin<'c> for Writer<'c> {
         _out: &mut Sink<'_>,
     ) -> Result<(), OutputError> {
         self.write_change(txn, change, resolved)
+    }
+
+    fn change_from_tuples<'t>(
+        &mut self,
+        txn: &Txn,
+        change: &'t Change,
+        job: &Job<'c>,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+        _out: &mut Sink<'_>,
+    ) -> Result<bool, OutputError> {
+        let Some(rel) = job.row_relation() else {
+            return Ok(false);
+        };
+        if self.skip_written() {
+            return Ok(true);
+        }
+        let mut payload = std::mem::take(&mut self.row_payload);
+        let mut text = std::mem::take(&mut self.value_text);
+        payload.clear();
+        let lsn = change.lsn;
+        let mut tuple = |payload: &mut Vec<u8>, t: &'t LoggedTuple| {
+            put_tuple(payload, job, lsn, rel, t, ctx, datums, &mut text)
+        };
+        let kind = match &change.kind {
+            ChangeKind::Insert { new, .. } => tuple(&mut payload, new).map(|()| K_INSERT),
+            ChangeKind::Update { old, new, .. } => {
+                payload.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
+                [old, new]
+                    .into_iter()
+                    .flatten()
+                    .try_for_each(|t| tuple(&mut payload, t))
+                    .map(|()| K_UPDATE)
+            }
+            ChangeKind::Delete { old, .. } => {
+                payload.push(u8::from(old.is_some()));
+                old.iter()
+                    .try_for_each(|t| tuple(&mut payload, t))
+                    .map(|()| K_DELETE)
+            }
+            ChangeKind::Truncate { .. } | ChangeKind::Message { .. } => {
+                unreachable!("a job with a row relation is a row change")
+            }
+        };
+        self.row_payload = payload;
+        self.value_text = text;
+        self.write_row_frame(txn, change, rel, kind?).map(|()| true)
     }
 
     fn end(&mut self, txn: &Txn, _out: &mut Sink<'_>) -> Result<(), OutputError> {

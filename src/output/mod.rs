@@ -674,6 +674,26 @@ fn render_row<'c, 't>(
     })
 }
 
+/// The output text of a stored value of the types most columns have (integers, OIDs and
+/// text types), without calling the type's output function: integers are printed into
+/// `digits`, text is the value itself. `None` for other types and for a value the output
+/// function would reject, whose error comes from [`types::write_output`].
+pub fn stored_text<'b>(
+    type_oid: u32,
+    bytes: &'b [u8],
+    digits: &'b mut itoa::Buffer,
+) -> Option<&'b str> {
+    use crate::catalog::type_oids::*;
+    match (type_oid, bytes.len()) {
+        (INT4, 4) => Some(digits.format(i32::from_le_bytes(bytes.try_into().ok()?))),
+        (INT8, 8) => Some(digits.format(i64::from_le_bytes(bytes.try_into().ok()?))),
+        (INT2, 2) => Some(digits.format(i16::from_le_bytes(bytes.try_into().ok()?))),
+        (OID, 4) => Some(digits.format(u32::from_le_bytes(bytes.try_into().ok()?))),
+        (TEXT | VARCHAR | BPCHAR, _) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    }
+}
+
 /// `format_type_be` as it runs inside logical decoding, where `search_path` holds only
 /// `pg_catalog`: types of other schemas are schema-qualified (`public.mood`, `public.mood[]`).
 /// Types of `pg_catalog` print as the catalog export saw them (`integer`, `character varying`).

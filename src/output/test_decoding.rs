@@ -499,24 +499,14 @@ impl<'c> Writer<'c> {
 /// output text, without printing that text first; `false` for other types and for a value
 /// the output function would reject (its error comes from the general path).
 fn print_stored(s: &mut Vec<u8>, type_oid: u32, bytes: &[u8]) -> bool {
-    use crate::catalog::type_oids::*;
     let mut digits = itoa::Buffer::new();
-    let text = match (type_oid, bytes.len()) {
-        (INT4, 4) => digits.format(i32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
-        (INT8, 8) => digits.format(i64::from_le_bytes(bytes.try_into().expect("8 bytes"))),
-        (INT2, 2) => digits.format(i16::from_le_bytes(bytes.try_into().expect("2 bytes"))),
-        (OID, 4) => digits.format(u32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
-        (TEXT | VARCHAR | BPCHAR, _) => match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                print_literal(s, type_oid, text);
-                return true;
-            }
-            Err(_) => return false,
-        },
-        _ => return false,
-    };
-    s.extend_from_slice(text.as_bytes());
-    true
+    match super::stored_text(type_oid, bytes, &mut digits) {
+        Some(text) => {
+            print_literal(s, type_oid, text);
+            true
+        }
+        None => false,
+    }
 }
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.
