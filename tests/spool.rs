@@ -121,8 +121,12 @@ fn killed_runs_as_wal_arrives_write_the_same_files_as_one_run() {
     let (all_wal, reference, took) = reference();
     let all_segments = segments(all_wal.path());
     let mut rng = Lcg(20261122);
-    // Kill anywhere from the start to a little past a whole run.
-    let span_us = (took.as_micros() as u64 * 6 / 5).max(20_000);
+    // Kill anywhere from the start to a little past a whole run. Each run here decodes only
+    // the segment that arrived since the last one, and how long that takes depends on what
+    // else the machine is doing: the range shrinks after a run that finished before its
+    // kill and grows after a kill, so that about half the runs are killed.
+    let longest_us = (took.as_micros() as u64 * 6 / 5).max(20_000);
+    let mut span_us = longest_us;
     let (mut kills, mut completed) = (0, 0);
     // How many files were published when runs were killed: the kills must spread over the
     // work, not all hit the start of a run.
@@ -153,12 +157,14 @@ fn killed_runs_as_wal_arrives_write_the_same_files_as_one_run() {
                         String::from_utf8_lossy(&out.stderr)
                     );
                     completed += 1;
+                    span_us = (span_us * 3 / 4).max(2_000);
                     true
                 }
                 None => {
                     child.kill().unwrap(); // SIGKILL
                     child.wait().unwrap();
                     kills += 1;
+                    span_us = (span_us * 5 / 4).min(longest_us);
                     kill_points.insert(lcr_files(spool.path()).len());
                     false
                 }

@@ -6,9 +6,11 @@
 //! (relation lookup, TOAST chunks, which need the changes before it), the batch's rows are
 //! rendered on rayon's threads, and the plugin then sees every callback in order. The output
 //! is the same whatever the number of threads. With one or two threads each change is
-//! rendered and passed to the plugin as it comes, in buffers reused from row to row: one
-//! thread has nothing to share, and with two the WAL is already decoded on the other one
-//! (`decode::pump`), so rendering on more threads would only compete with it.
+//! passed to the plugin as it comes: one thread has nothing to share, and with two the WAL is
+//! already decoded on the other one (`decode::pump`), so rendering on more threads would only
+//! compete with it. Plugins that can print values straight from the tuples then do
+//! ([`Plugin::change_from_tuples`]: test_decoding and LCR files); the others get rows rendered
+//! in buffers reused from row to row.
 
 use std::rc::Rc;
 
