@@ -383,14 +383,27 @@ fn put_tuple(b: &mut Vec<u8>, t: &[Datum]) {
     put_u16(b, t.len() as u16);
     for d in t {
         match d {
-            Datum::Null => put_u8(b, b'n'),
-            Datum::UnchangedToast => put_u8(b, b'u'),
-            Datum::Text(v) => {
-                put_u8(b, b't');
-                put_bytes(b, v);
-            }
+            Datum::Null => put_null_value(b),
+            Datum::UnchangedToast => put_unchanged_value(b),
+            Datum::Text(v) => put_text_value(b, v),
         }
     }
+}
+
+/// A NULL column value in a tuple.
+pub fn put_null_value(b: &mut Vec<u8>) {
+    put_u8(b, b'n');
+}
+
+/// An unchanged out-of-line column value in a tuple.
+pub fn put_unchanged_value(b: &mut Vec<u8>) {
+    put_u8(b, b'u');
+}
+
+/// A column value's text in a tuple.
+pub fn put_text_value(b: &mut Vec<u8>, text: &[u8]) {
+    put_u8(b, b't');
+    put_bytes(b, text);
 }
 
 /// Builds one frame at the end of `out`. `payload` appends the payload.

@@ -15,17 +15,17 @@ use std::rc::Rc;
 use rustc_hash::FxHashMap;
 
 use crate::catalog::{Catalog, Relation};
-use crate::logical::{Change, ChangeKind, LoggedTuple, Message, Txn};
+use crate::logical::{Change, LoggedTuple, Message, Txn};
 use crate::output::driver::Plugin;
-use crate::output::{self, Job, OutputError, Raw, Resolved, Row, Sink, Value};
+use crate::output::{self, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value};
 use crate::tuple::types::{self, OutputContext};
 use crate::tuple::Datum;
 use crate::wal::lsn::Lsn;
 
 use super::format::{
-    put_frame, Begin, Frame, Header, RelColumn, RelationInfo, Trailer, BLOCK_HEADER_SIZE, COL_KEY,
-    COL_NOT_NULL, COL_PRIMARY_KEY, FLAG_CONTINUED, FLAG_CONTINUES, K_DELETE, K_INSERT, K_UPDATE,
-    TRAILER_SIZE,
+    put_frame, put_null_value, put_text_value, put_unchanged_value, Begin, Frame, Header,
+    RelColumn, RelationInfo, Trailer, BLOCK_HEADER_SIZE, COL_KEY, COL_NOT_NULL, COL_PRIMARY_KEY,
+    FLAG_CONTINUED, FLAG_CONTINUES, K_DELETE, K_INSERT, K_UPDATE, TRAILER_SIZE,
 };
 use super::LcrName;
 
@@ -723,51 +723,29 @@ impl<'c> Writer<'c> {
         if self.skip_written() {
             return Ok(());
         }
-        // Values are checked before any byte is written, so a frame is never half-built.
-        let check = |rel: &Relation, row: Option<&Row<'c>>| -> Result<(), OutputError> {
-            if let Some(row) = row {
+        if let Some((rel, parts)) = resolved.row_parts() {
+            let mut payload = std::mem::take(&mut self.row_payload);
+            // A row with a value that cannot be printed stops the change before its frame.
+            let kind = row_payload(&mut payload, parts, |b, row| {
                 for (col, value) in &row.values {
                     row.text_of(change.lsn, rel, col, value)?;
                 }
-            }
-            Ok(())
-        };
-        let payload = &mut self.row_payload;
-        payload.clear();
-        let (rel, kind) = match resolved {
-            Resolved::Insert { rel, new } => {
-                check(rel, Some(new))?;
-                put_row(payload, new);
-                (*rel, K_INSERT)
-            }
-            Resolved::Update { rel, old, new } => {
-                check(rel, old.as_ref())?;
-                check(rel, new.as_ref())?;
-                payload.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
-                for row in [old, new].into_iter().flatten() {
-                    put_row(payload, row);
-                }
-                (*rel, K_UPDATE)
-            }
-            Resolved::Delete { rel, old } => {
-                check(rel, old.as_ref())?;
-                payload.push(u8::from(old.is_some()));
-                if let Some(row) = old {
-                    put_row(payload, row);
-                }
-                (*rel, K_DELETE)
+                put_row(b, row);
+                Ok(())
+            });
+            self.row_payload = payload;
+            return self.write_row_frame(txn, change, rel, kind?);
+        }
+        match resolved {
+            Resolved::Insert { .. } | Resolved::Update { .. } | Resolved::Delete { .. } => {
+                unreachable!("row changes are written above")
             }
             Resolved::Truncate {
                 rels,
                 cascade,
                 restart_seqs,
             } => {
-                self.begin_output(txn).map_err(write_error)?;
-                for rel in rels {
-                    self.note_rel(rel);
-                }
-                self.block_frame_start();
-                self.block.changes += 1;
+                self.start_change(txn, rels)?;
                 Frame::Truncate {
                     lsn: change.lsn,
                     cascade: *cascade,
@@ -775,12 +753,9 @@ impl<'c> Writer<'c> {
                     rels: rels.iter().map(|r| r.oid).collect(),
                 }
                 .encode(&mut self.block.body);
-                return self.change_written(txn);
             }
             Resolved::Message { prefix, content } => {
-                self.begin_output(txn).map_err(write_error)?;
-                self.block_frame_start();
-                self.block.changes += 1;
+                self.start_change(txn, &[])?;
                 Frame::Message {
                     lsn: change.lsn,
                     transactional: true,
@@ -790,10 +765,9 @@ impl<'c> Writer<'c> {
                     content: content.clone(),
                 }
                 .encode(&mut self.block.body);
-                return self.change_written(txn);
             }
-        };
-        self.write_row_frame(txn, change, rel, kind)
+        }
+        self.change_written(txn)
     }
 
     /// Writes an INSERT, UPDATE or DELETE frame whose payload after the LSN is
@@ -805,10 +779,7 @@ impl<'c> Writer<'c> {
         rel: &Relation,
         kind: u8,
     ) -> Result<(), OutputError> {
-        self.begin_output(txn).map_err(write_error)?;
-        self.note_rel(rel);
-        self.block_frame_start();
-        self.block.changes += 1;
+        self.start_change(txn, &[rel])?;
         let payload = &self.row_payload;
         put_frame(&mut self.block.body, kind, |b| {
             b.extend_from_slice(&rel.oid.to_le_bytes());
@@ -816,6 +787,18 @@ impl<'c> Writer<'c> {
             b.extend_from_slice(payload);
         });
         self.change_written(txn)
+    }
+
+    /// Makes room for a change's frame: the transaction's BEGIN when it is the first, the
+    /// relations the change uses, and the frame's place in the block.
+    fn start_change(&mut self, txn: &Txn, rels: &[&Relation]) -> Result<(), OutputError> {
+        self.begin_output(txn).map_err(write_error)?;
+        for rel in rels {
+            self.note_rel(rel);
+        }
+        self.block_frame_start();
+        self.block.changes += 1;
+        Ok(())
     }
 
     /// Counts a change written and moves the resume position past it.
@@ -830,6 +813,32 @@ impl<'c> Writer<'c> {
         };
         self.block_frame_end().map_err(write_error)
     }
+}
+
+/// A row change frame's payload after its LSN (which of the tuples follow, then the tuples,
+/// each put by `tuple`), replacing what `b` held; returns the frame's kind.
+fn row_payload<T>(
+    b: &mut Vec<u8>,
+    parts: RowParts<T>,
+    mut tuple: impl FnMut(&mut Vec<u8>, T) -> Result<(), OutputError>,
+) -> Result<u8, OutputError> {
+    b.clear();
+    let RowParts { action, old, new } = parts;
+    let kind = match action {
+        RowAction::Insert => K_INSERT,
+        RowAction::Update => {
+            b.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
+            K_UPDATE
+        }
+        RowAction::Delete => {
+            b.push(u8::from(old.is_some()));
+            K_DELETE
+        }
+    };
+    for t in [old, new].into_iter().flatten() {
+        tuple(b, t)?;
+    }
+    Ok(kind)
 }
 
 /// A tuple as a row change frame carries it, printed straight from the stored values: what
@@ -851,18 +860,18 @@ fn put_tuple<'c, 't>(
     job.for_each_value(lsn, rel, t, datums, |col, raw| {
         count = count.wrapping_add(1);
         match raw {
-            Raw::Null => b.push(b'n'),
-            Raw::UnchangedToast => b.push(b'u'),
-            Raw::Text(s) => put_value_text(b, &s),
+            Raw::Null => put_null_value(b),
+            Raw::UnchangedToast => put_unchanged_value(b),
+            Raw::Text(s) => put_text_value(b, s.as_bytes()),
             Raw::Bytes(bytes) => {
                 let mut digits = itoa::Buffer::new();
-                match output::stored_text(col.type_oid, &bytes, &mut digits) {
-                    Some(s) => put_value_text(b, s),
+                match types::stored_text(col.type_oid, &bytes, &mut digits) {
+                    Some(s) => put_text_value(b, s.as_bytes()),
                     None => {
                         text.clear();
                         types::write_output(job.catalog(), col.type_oid, &bytes, ctx, text)
                             .map_err(|e| OutputError::value(lsn, rel, col, Box::new(e)))?;
-                        put_value_text(b, text);
+                        put_text_value(b, text.as_bytes());
                     }
                 }
             }
@@ -873,20 +882,14 @@ fn put_tuple<'c, 't>(
     Ok(())
 }
 
-fn put_value_text(b: &mut Vec<u8>, text: &str) {
-    b.push(b't');
-    b.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    b.extend_from_slice(text.as_bytes());
-}
-
 fn put_row(b: &mut Vec<u8>, row: &Row<'_>) {
     b.extend_from_slice(&(row.values.len() as u16).to_le_bytes());
     for (_, value) in &row.values {
         match value {
             // Unprintable values were rejected before the frame was started.
-            Value::Null | Value::Unprintable(_) => b.push(b'n'),
-            Value::UnchangedToast => b.push(b'u'),
-            Value::Text(r) => put_value_text(b, row.text(r)),
+            Value::Null | Value::Unprintable(_) => put_null_value(b),
+            Value::UnchangedToast => put_unchanged_value(b),
+            Value::Text(r) => put_text_value(b, row.text(r).as_bytes()),
         }
     }
 }
@@ -947,31 +950,11 @@ impl<'c> Plugin<'c> for Writer<'c> {
         }
         let mut payload = std::mem::take(&mut self.row_payload);
         let mut text = std::mem::take(&mut self.value_text);
-        payload.clear();
-        let lsn = change.lsn;
-        let mut tuple = |payload: &mut Vec<u8>, t: &'t LoggedTuple| {
-            put_tuple(payload, job, lsn, rel, t, ctx, datums, &mut text)
-        };
-        let kind = match &change.kind {
-            ChangeKind::Insert { new, .. } => tuple(&mut payload, new).map(|()| K_INSERT),
-            ChangeKind::Update { old, new, .. } => {
-                payload.push(u8::from(old.is_some()) | (u8::from(new.is_some()) << 1));
-                [old, new]
-                    .into_iter()
-                    .flatten()
-                    .try_for_each(|t| tuple(&mut payload, t))
-                    .map(|()| K_UPDATE)
-            }
-            ChangeKind::Delete { old, .. } => {
-                payload.push(u8::from(old.is_some()));
-                old.iter()
-                    .try_for_each(|t| tuple(&mut payload, t))
-                    .map(|()| K_DELETE)
-            }
-            ChangeKind::Truncate { .. } | ChangeKind::Message { .. } => {
-                unreachable!("a job with a row relation is a row change")
-            }
-        };
+        let parts = output::stored_row_parts(&change.kind)
+            .expect("a job with a row relation is a row change");
+        let kind = row_payload(&mut payload, parts, |b, t: &'t LoggedTuple| {
+            put_tuple(b, job, change.lsn, rel, t, ctx, datums, &mut text)
+        });
         self.row_payload = payload;
         self.value_text = text;
         self.write_row_frame(txn, change, rel, kind?).map(|()| true)

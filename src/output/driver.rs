@@ -180,19 +180,18 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             if self.inline {
                 let ctx = self.resolver.output_context();
                 let mut datums = reuse_datums(std::mem::take(&mut self.spare_datums));
-                let written =
-                    self.plugin
-                        .change_from_tuples(&txn, &change, &job, ctx, &mut datums, out);
-                let rendered = match written {
-                    Ok(true) => None,
-                    Ok(false) => {
-                        Some(job.render_reusing(&change, ctx, &mut datums, &mut self.spare_rows))
-                    }
-                    Err(e) => Some(Err(e)),
-                };
+                // Rows are rendered only for a plugin that does not write from the tuples.
+                let rendered = self
+                    .plugin
+                    .change_from_tuples(&txn, &change, &job, ctx, &mut datums, out)
+                    .and_then(|written| match written {
+                        true => Ok(None),
+                        false => job
+                            .render_reusing(&change, ctx, &mut datums, &mut self.spare_rows)
+                            .map(Some),
+                    });
                 self.spare_datums = reuse_datums(datums);
-                if let Some(resolved) = rendered {
-                    let resolved = resolved?;
+                if let Some(resolved) = rendered? {
                     self.plugin.change(&txn, &change, &resolved, out)?;
                     resolved.recycle(&mut self.spare_rows);
                 }

@@ -219,7 +219,58 @@ pub enum Resolved<'c> {
     },
 }
 
+/// What a row change does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowAction {
+    Insert,
+    Update,
+    Delete,
+}
+
+/// A row change's action with its old and new tuple, as writers lay them out: `T` is a
+/// rendered [`Row`] or a stored [`LoggedTuple`].
+pub struct RowParts<T> {
+    pub action: RowAction,
+    pub old: Option<T>,
+    pub new: Option<T>,
+}
+
+impl<T> RowParts<T> {
+    fn of(action: RowAction, old: Option<T>, new: Option<T>) -> RowParts<T> {
+        RowParts { action, old, new }
+    }
+}
+
+/// The stored tuples of an INSERT, UPDATE or DELETE.
+pub fn stored_row_parts(kind: &ChangeKind) -> Option<RowParts<&LoggedTuple>> {
+    Some(match kind {
+        ChangeKind::Insert { new, .. } => RowParts::of(RowAction::Insert, None, Some(new)),
+        ChangeKind::Update { old, new, .. } => {
+            RowParts::of(RowAction::Update, old.as_ref(), new.as_ref())
+        }
+        ChangeKind::Delete { old, .. } => RowParts::of(RowAction::Delete, old.as_ref(), None),
+        ChangeKind::Truncate { .. } | ChangeKind::Message { .. } => return None,
+    })
+}
+
 impl<'c> Resolved<'c> {
+    /// The relation and rendered rows of an INSERT, UPDATE or DELETE.
+    pub fn row_parts(&self) -> Option<(&'c Relation, RowParts<&Row<'c>>)> {
+        Some(match self {
+            Resolved::Insert { rel, new } => {
+                (rel, RowParts::of(RowAction::Insert, None, Some(new)))
+            }
+            Resolved::Update { rel, old, new } => (
+                rel,
+                RowParts::of(RowAction::Update, old.as_ref(), new.as_ref()),
+            ),
+            Resolved::Delete { rel, old } => {
+                (rel, RowParts::of(RowAction::Delete, old.as_ref(), None))
+            }
+            Resolved::Truncate { .. } | Resolved::Message { .. } => return None,
+        })
+    }
+
     /// Gives the rows' buffers back to `spare`, for [`Job::render_reusing`].
     pub fn recycle(self, spare: &mut Vec<Row<'c>>) {
         match self {
@@ -672,26 +723,6 @@ fn render_row<'c, 't>(
         values.push((col, value));
         Ok(())
     })
-}
-
-/// The output text of a stored value of the types most columns have (integers, OIDs and
-/// text types), without calling the type's output function: integers are printed into
-/// `digits`, text is the value itself. `None` for other types and for a value the output
-/// function would reject, whose error comes from [`types::write_output`].
-pub fn stored_text<'b>(
-    type_oid: u32,
-    bytes: &'b [u8],
-    digits: &'b mut itoa::Buffer,
-) -> Option<&'b str> {
-    use crate::catalog::type_oids::*;
-    match (type_oid, bytes.len()) {
-        (INT4, 4) => Some(digits.format(i32::from_le_bytes(bytes.try_into().ok()?))),
-        (INT8, 8) => Some(digits.format(i64::from_le_bytes(bytes.try_into().ok()?))),
-        (INT2, 2) => Some(digits.format(i16::from_le_bytes(bytes.try_into().ok()?))),
-        (OID, 4) => Some(digits.format(u32::from_le_bytes(bytes.try_into().ok()?))),
-        (TEXT | VARCHAR | BPCHAR, _) => std::str::from_utf8(bytes).ok(),
-        _ => None,
-    }
 }
 
 /// `format_type_be` as it runs inside logical decoding, where `search_path` holds only

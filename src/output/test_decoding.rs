@@ -1,13 +1,15 @@
 //! The text of PostgreSQL's `test_decoding` output plugin, message by message.
 
 use crate::catalog::{Catalog, Column, Relation};
-use crate::logical::{Change, ChangeKind, LoggedTuple, Message, Txn, TxnEnd};
+use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
 use crate::tuple::Datum;
 
 use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
-use super::{Job, OutputError, Raw, Resolved, Row, Sink, Value};
+use super::{
+    stored_row_parts, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value,
+};
 
 /// The plugin options (`pg_recvlogical -o name=value`).
 #[derive(Clone, Debug)]
@@ -313,11 +315,10 @@ impl<'c> Writer<'c> {
         datums: &mut Vec<Datum<'t>>,
         s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let names = self.names(rel);
-        s.extend_from_slice(b"table ");
-        s.extend_from_slice(names.table.as_bytes());
-        s.push(b':');
-        let mut tuple = |t: &'t LoggedTuple, skip_nulls: bool, s: &mut Vec<u8>| {
+        let names = self.table_prefix(rel, s);
+        let parts =
+            stored_row_parts(&change.kind).expect("a job with a row relation is a row change");
+        row_change_body(s, parts, |s, t: &'t LoggedTuple, skip_nulls| {
             job.for_each_value(change.lsn, rel, t, datums, |col, raw| {
                 if skip_nulls && matches!(raw, Raw::Null) {
                     return Ok(());
@@ -344,36 +345,17 @@ impl<'c> Writer<'c> {
                 }
                 Ok(())
             })
-        };
-        match &change.kind {
-            ChangeKind::Insert { new, .. } => {
-                s.extend_from_slice(b" INSERT:");
-                tuple(new, false, s)?;
-            }
-            ChangeKind::Update { old, new, .. } => {
-                s.extend_from_slice(b" UPDATE:");
-                if let Some(old) = old {
-                    s.extend_from_slice(b" old-key:");
-                    tuple(old, true, s)?;
-                    s.extend_from_slice(b" new-tuple:");
-                }
-                match new {
-                    Some(new) => tuple(new, false, s)?,
-                    None => s.extend_from_slice(b" (no-tuple-data)"),
-                }
-            }
-            ChangeKind::Delete { old, .. } => {
-                s.extend_from_slice(b" DELETE:");
-                match old {
-                    Some(old) => tuple(old, true, s)?,
-                    None => s.extend_from_slice(b" (no-tuple-data)"),
-                }
-            }
-            ChangeKind::Truncate { .. } | ChangeKind::Message { .. } => {
-                unreachable!("a job with a row relation is a row change")
-            }
-        }
-        Ok(())
+        })
+    }
+
+    /// `table NAME:`; returns the relation's names.
+    #[inline]
+    fn table_prefix(&self, rel: &Relation, s: &mut Vec<u8>) -> std::rc::Rc<RelNames> {
+        let names = self.names(rel);
+        s.extend_from_slice(b"table ");
+        s.extend_from_slice(names.table.as_bytes());
+        s.push(b':');
+        names
     }
 
     /// ` name[type]:` of a column.
@@ -402,39 +384,15 @@ impl<'c> Writer<'c> {
         change: &Resolved<'c>,
         s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let table = |s: &mut Vec<u8>, rel: &crate::catalog::Relation| {
-            let names = self.names(rel);
-            s.extend_from_slice(b"table ");
-            s.extend_from_slice(names.table.as_bytes());
-            s.push(b':');
-            names
-        };
+        if let Some((rel, parts)) = change.row_parts() {
+            let names = self.table_prefix(rel, s);
+            return row_change_body(s, parts, |s, row, skip_nulls| {
+                self.tuple(lsn, rel, &names, row, skip_nulls, s)
+            });
+        }
         match change {
-            Resolved::Insert { rel, new } => {
-                let names = table(s, rel);
-                s.extend_from_slice(b" INSERT:");
-                self.tuple(lsn, rel, &names, new, false, s)?;
-            }
-            Resolved::Update { rel, old, new } => {
-                let names = table(s, rel);
-                s.extend_from_slice(b" UPDATE:");
-                if let Some(old) = old {
-                    s.extend_from_slice(b" old-key:");
-                    self.tuple(lsn, rel, &names, old, true, s)?;
-                    s.extend_from_slice(b" new-tuple:");
-                }
-                match new {
-                    Some(new) => self.tuple(lsn, rel, &names, new, false, s)?,
-                    None => s.extend_from_slice(b" (no-tuple-data)"),
-                }
-            }
-            Resolved::Delete { rel, old } => {
-                let names = table(s, rel);
-                s.extend_from_slice(b" DELETE:");
-                match old {
-                    Some(old) => self.tuple(lsn, rel, &names, old, true, s)?,
-                    None => s.extend_from_slice(b" (no-tuple-data)"),
-                }
+            Resolved::Insert { .. } | Resolved::Update { .. } | Resolved::Delete { .. } => {
+                unreachable!("row changes are written above")
             }
             Resolved::Truncate {
                 rels,
@@ -495,12 +453,50 @@ impl<'c> Writer<'c> {
     }
 }
 
+/// What follows `table NAME:` for an INSERT, UPDATE or DELETE; `tuple` prints a tuple's
+/// columns, leaving out NULLs when asked (an old key).
+fn row_change_body<T>(
+    s: &mut Vec<u8>,
+    parts: RowParts<T>,
+    mut tuple: impl FnMut(&mut Vec<u8>, T, bool) -> Result<(), OutputError>,
+) -> Result<(), OutputError> {
+    let RowParts { action, old, new } = parts;
+    match action {
+        RowAction::Insert => {
+            s.extend_from_slice(b" INSERT:");
+            if let Some(new) = new {
+                tuple(s, new, false)?;
+            }
+        }
+        RowAction::Update => {
+            s.extend_from_slice(b" UPDATE:");
+            if let Some(old) = old {
+                s.extend_from_slice(b" old-key:");
+                tuple(s, old, true)?;
+                s.extend_from_slice(b" new-tuple:");
+            }
+            match new {
+                Some(new) => tuple(s, new, false)?,
+                None => s.extend_from_slice(b" (no-tuple-data)"),
+            }
+        }
+        RowAction::Delete => {
+            s.extend_from_slice(b" DELETE:");
+            match old {
+                Some(old) => tuple(s, old, true)?,
+                None => s.extend_from_slice(b" (no-tuple-data)"),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Prints a stored value of the types most columns have as [`print_literal`] prints their
 /// output text, without printing that text first; `false` for other types and for a value
 /// the output function would reject (its error comes from the general path).
 fn print_stored(s: &mut Vec<u8>, type_oid: u32, bytes: &[u8]) -> bool {
     let mut digits = itoa::Buffer::new();
-    match super::stored_text(type_oid, bytes, &mut digits) {
+    match types::stored_text(type_oid, bytes, &mut digits) {
         Some(text) => {
             print_literal(s, type_oid, text);
             true
@@ -510,12 +506,22 @@ fn print_stored(s: &mut Vec<u8>, type_oid: u32, bytes: &[u8]) -> bool {
 }
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.
+/// Numbers, most values, are written here, inlined where values are printed.
+#[inline]
 fn print_literal(s: &mut Vec<u8>, type_oid: u32, text: &str) {
     use crate::catalog::type_oids::*;
     match type_oid {
         INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
             s.extend_from_slice(text.as_bytes())
         }
+        _ => print_other_literal(s, type_oid, text),
+    }
+}
+
+/// [`print_literal`] of anything but a number.
+fn print_other_literal(s: &mut Vec<u8>, type_oid: u32, text: &str) {
+    use crate::catalog::type_oids::*;
+    match type_oid {
         BIT | VARBIT => {
             s.extend_from_slice(b"B'");
             s.extend_from_slice(text.as_bytes());

@@ -575,7 +575,7 @@ pub struct Writer<'c> {
     current: Current,
     /// Format 2's quoted names per relation (by OID), built once: type names take catalog
     /// lookups, and names quoting.
-    v2_columns: rustc_hash::FxHashMap<u32, V2Names>,
+    v2_names: rustc_hash::FxHashMap<u32, V2Names>,
 }
 
 impl<'c> Writer<'c> {
@@ -588,7 +588,7 @@ impl<'c> Writer<'c> {
             major,
             nr_changes: 0,
             current: Current::default(),
-            v2_columns: Default::default(),
+            v2_names: Default::default(),
         }
     }
 
@@ -636,7 +636,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
 
     fn set_catalog(&mut self, catalog: &'c Catalog) {
         self.catalog = catalog;
-        self.v2_columns.clear();
+        self.v2_names.clear();
     }
 
     fn message(&mut self, msg: &Message, out: &mut Sink<'_>) -> Result<(), OutputError> {
@@ -1206,7 +1206,7 @@ impl<'c> Writer<'c> {
         if self.opts.include_lsn {
             out.extend_from_slice(format!(",\"lsn\":\"{}\"", lsn).as_bytes());
         }
-        let names = self.v2_columns.entry(rel.oid).or_default();
+        let names = self.v2_names.entry(rel.oid).or_default();
         if names.schema_table.is_empty() {
             if self.opts.include_schemas {
                 names.schema_table.extend_from_slice(b",\"schema\":");
@@ -1275,7 +1275,7 @@ impl<'c> Writer<'c> {
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         let catalog = self.catalog;
-        let rel_fields = &mut self.v2_columns.entry(rel.oid).or_default().columns;
+        let rel_fields = &mut self.v2_names.entry(rel.oid).or_default().columns;
         let mut need_sep = false;
         for (col, value) in &row.values {
             if !in_bitmap(bs, col.attnum) || matches!(value, Value::UnchangedToast) {
@@ -1296,17 +1296,16 @@ impl<'c> Writer<'c> {
                 let mut fields = b"{\"name\":".to_vec();
                 escape_json(&mut fields, col.name.as_bytes());
                 if self.opts.include_types {
-                    let cat = catalog;
-                    let name = match cat.type_(col.type_oid) {
+                    let name = match catalog.type_(col.type_oid) {
                         Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
                             format_type_typmod(
-                                cat,
+                                catalog,
                                 t.typbasetype.unwrap_or(col.type_oid),
                                 t.typtypmod,
                                 self.major,
                             )?
                         }
-                        _ => super::decoding_type_name_typmod(cat, col, self.major),
+                        _ => super::decoding_type_name_typmod(catalog, col, self.major),
                     };
                     fields.extend_from_slice(b",\"type\":");
                     push_type_name(&mut fields, &name, true);
@@ -1362,7 +1361,7 @@ fn write_value<'c>(
         // Left out by the callers, as wal2json does.
         Value::UnchangedToast => return Ok(()),
         Value::Text(range) => row.text(range),
-        Value::Unprintable(_) => row.text_of(lsn, rel, col, value)?.unwrap_or_default(),
+        Value::Unprintable(e) => return Err(OutputError::value(lsn, rel, col, e.clone())),
     };
     match typid {
         INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {

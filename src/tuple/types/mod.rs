@@ -192,6 +192,28 @@ pub fn output(
     Ok(out)
 }
 
+/// The output text of a stored value of the types most columns have (integers, OIDs and
+/// text types), for callers that copy it into their own output without a `String` in
+/// between: integers are printed into `digits`, text is the value itself. `None` for other
+/// types and for a value the output function would reject, whose error [`write_output`]
+/// gives.
+#[inline(always)]
+pub fn stored_text<'b>(
+    type_oid: u32,
+    bytes: &'b [u8],
+    digits: &'b mut itoa::Buffer,
+) -> Option<&'b str> {
+    use crate::catalog::type_oids::*;
+    match (type_oid, bytes.len()) {
+        (INT4, 4) => Some(digits.format(i32::from_le_bytes(bytes.try_into().ok()?))),
+        (INT8, 8) => Some(digits.format(i64::from_le_bytes(bytes.try_into().ok()?))),
+        (INT2, 2) => Some(digits.format(i16::from_le_bytes(bytes.try_into().ok()?))),
+        (OID, 4) => Some(digits.format(u32::from_le_bytes(bytes.try_into().ok()?))),
+        (TEXT | VARCHAR | BPCHAR, _) => std::str::from_utf8(bytes).ok(),
+        _ => None,
+    }
+}
+
 /// As [`output`], appending to `out`.
 pub fn write_output(
     catalog: &Catalog,
@@ -205,14 +227,13 @@ pub fn write_output(
     // The built-in types most columns have print without a catalog lookup and a dispatch
     // on the output function's name: their oids and output functions are fixed in every
     // version. A value they reject goes the long way, for the error naming its type.
+    if let Some(text) = stored_text(type_oid, value, &mut itoa::Buffer::new()) {
+        out.push_str(text);
+        return Ok(());
+    }
     let at = out.len();
     let printed = match type_oid {
-        INT4 => scalar::int4_out(value, out),
-        INT8 => scalar::int8_out(value, out),
-        INT2 => scalar::int2_out(value, out),
-        OID => scalar::uint4_out(value, out),
         BOOL => scalar::bool_out(value, out),
-        TEXT | VARCHAR | BPCHAR => scalar::text_out(value, out),
         NUMERIC => numeric::numeric_out(value, out),
         FLOAT8 => float::float8_out(value, ctx, out),
         FLOAT4 => float::float4_out(value, ctx, out),
