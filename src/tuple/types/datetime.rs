@@ -61,6 +61,11 @@ fn push_zeropad(out: &mut String, v: i64, width: usize) {
 /// `AppendSeconds` with `fillzeros` and precision 6: `SS[.ffffff]`, trailing zeros dropped.
 pub fn append_seconds(out: &mut String, sec: i64, fsec: i64) {
     push_zeropad(out, sec, 2);
+    push_fraction(out, fsec);
+}
+
+/// `.ffffff` of `fsec` microseconds, trailing zeros dropped; nothing for 0.
+fn push_fraction(out: &mut String, fsec: i64) {
     if fsec != 0 {
         out.push('.');
         let at = out.len();
@@ -99,7 +104,36 @@ fn push_year(out: &mut String, year: i32) {
     push_zeropad(out, shown, 4);
 }
 
+/// Two ASCII digits of `v`, which is below 100.
+fn two_digits(v: u32) -> [u8; 2] {
+    [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]
+}
+
 fn encode_date_time(out: &mut String, tm: &Tm, tz: Option<i32>) {
+    // Nearly every value is in years 1-9999: its fields then have fixed widths and are
+    // assembled in one buffer rather than pushed one by one.
+    if (1..=9999).contains(&tm.year) {
+        let year = tm.year as u32;
+        let mut text = *b"0000-00-00 00:00:00";
+        let fields = [
+            (0, year / 100),
+            (2, year % 100),
+            (5, tm.mon),
+            (8, tm.mday),
+            (11, tm.hour as u32),
+            (14, tm.min as u32),
+            (17, tm.sec as u32),
+        ];
+        for (at, v) in fields {
+            text[at..at + 2].copy_from_slice(&two_digits(v));
+        }
+        out.push_str(std::str::from_utf8(&text).expect("ASCII digits"));
+        push_fraction(out, tm.fsec);
+        if let Some(tz) = tz {
+            encode_timezone(out, tz);
+        }
+        return;
+    }
     push_year(out, tm.year);
     out.push('-');
     push_zeropad(out, i64::from(tm.mon), 2);
