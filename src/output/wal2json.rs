@@ -9,13 +9,16 @@
 
 use crate::catalog::type_oids::*;
 use crate::catalog::{Catalog, Column, Relation};
-use crate::logical::{Change, Message, Txn, TxnEnd};
-use crate::tuple::types::OutputContext;
+use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
+use crate::tuple::types::{self, OutputContext};
+use crate::tuple::Datum;
 use crate::wal::lsn::Lsn;
 
 use super::driver::Plugin;
 use super::ident::push_qualified_identifier;
-use super::{OutputError, Resolved, Row, Sink, Value};
+use super::{
+    stored_row_parts, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value,
+};
 
 const BOOL: u32 = 16;
 
@@ -576,6 +579,10 @@ pub struct Writer<'c> {
     /// Format 2's quoted names per relation (by OID), built once: type names take catalog
     /// lookups, and names quoting.
     v2_names: rustc_hash::FxHashMap<u32, V2Names>,
+    /// Scratch for a value printed by its type's output function.
+    value_text: String,
+    /// Scratch: where each identity column's entry was written among a row's columns.
+    identity_spans: Vec<(usize, usize)>,
 }
 
 impl<'c> Writer<'c> {
@@ -589,6 +596,8 @@ impl<'c> Writer<'c> {
             nr_changes: 0,
             current: Current::default(),
             v2_names: Default::default(),
+            value_text: String::new(),
+            identity_spans: Vec::new(),
         }
     }
 
@@ -701,6 +710,50 @@ impl<'c> Plugin<'c> for Writer<'c> {
         };
         self.current = cur;
         result
+    }
+
+    fn change_from_tuples<'t>(
+        &mut self,
+        _txn: &Txn,
+        change: &'t Change,
+        job: &Job<'c>,
+        ctx: &OutputContext,
+        datums: &mut Vec<Datum<'t>>,
+        out: &mut Sink<'_>,
+    ) -> Result<bool, OutputError> {
+        // Format 2 rows without the pk list and without fields only column entries have, so
+        // that identity entries are column entries again; the rest goes by rendered rows, as
+        // do rows left out, so that their values fail alike whatever the thread count.
+        let Some(rel) = job.row_relation() else {
+            return Ok(false);
+        };
+        if self.opts.format_version != 2
+            || self.opts.include_pk
+            || self.opts.include_not_null
+            || self.opts.include_column_positions
+        {
+            return Ok(false);
+        }
+        let parts =
+            stored_row_parts(&change.kind).expect("a job with a row relation is a row change");
+        let Some(action) = self.v2_row_action(rel, &parts) else {
+            return Ok(false);
+        };
+        let cur = std::mem::take(&mut self.current);
+        let at = out.len();
+        let tuples = TupleSource {
+            job,
+            ctx,
+            lsn: change.lsn,
+            rel,
+        };
+        let result =
+            self.v2_row_line_from_tuples(&cur.info, &cur.ts, action, parts, &tuples, datums, out);
+        self.current = cur;
+        if result.is_err() {
+            out.truncate(at);
+        }
+        result.map(|()| true)
     }
 
     fn end(&mut self, txn: &Txn, out: &mut Sink<'_>) -> Result<(), OutputError> {
@@ -1135,10 +1188,22 @@ impl<'c> Writer<'c> {
         resolved: &Resolved<'c>,
         out: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
-        let (rel, old, new, action) = match resolved {
+        if let Some((rel, parts)) = resolved.row_parts() {
+            let Some(action) = self.v2_row_action(rel, &parts) else {
+                return Ok(());
+            };
+            // Written in place; a line that cannot be completed leaves nothing behind.
+            let at = out.len();
+            let result =
+                self.v2_row_line(info, ts, action, change.lsn, rel, parts.old, parts.new, out);
+            if result.is_err() {
+                out.truncate(at);
+            }
+            return result;
+        }
+        match resolved {
             Resolved::Message { prefix, content } => {
                 self.message(Some((info, ts)), change.lsn, prefix, content, out);
-                return Ok(());
             }
             Resolved::Truncate { rels, .. } => {
                 if !self.opts.actions.truncate {
@@ -1151,33 +1216,31 @@ impl<'c> Writer<'c> {
                     self.v2_header(info, ts, change.lsn, b'T', rel, out);
                     out.extend_from_slice(b"}\n");
                 }
-                return Ok(());
             }
-            Resolved::Insert { rel, new } => (*rel, None, Some(new), b'I'),
-            Resolved::Update { rel, old, new } => (*rel, old.as_ref(), new.as_ref(), b'U'),
-            Resolved::Delete { rel, old } => (*rel, old.as_ref(), None, b'D'),
-        };
-        let allowed = match action {
-            b'I' => self.opts.actions.insert,
-            b'U' => self.opts.actions.update,
-            _ => self.opts.actions.delete,
+            Resolved::Insert { .. } | Resolved::Update { .. } | Resolved::Delete { .. } => {
+                unreachable!("row changes are written above")
+            }
+        }
+        Ok(())
+    }
+
+    /// The action letter of a format 2 row line; `None` when wal2json prints nothing for the
+    /// change (action or table not selected, or no tuple to print).
+    fn v2_row_action<T>(&self, rel: &Relation, parts: &RowParts<T>) -> Option<u8> {
+        let (action, allowed) = match parts.action {
+            RowAction::Insert => (b'I', self.opts.actions.insert),
+            RowAction::Update => (b'U', self.opts.actions.update),
+            RowAction::Delete => (b'D', self.opts.actions.delete),
         };
         if !allowed || self.skip_table(rel) {
-            return Ok(());
+            return None;
         }
         let keyed = has_replident_index(rel) || rel.replica_identity == "f";
         match action {
-            b'I' | b'U' if new.is_none() => return Ok(()),
-            b'U' | b'D' if old.is_none() && !keyed => return Ok(()),
-            _ => {}
+            b'I' | b'U' if parts.new.is_none() => None,
+            b'U' | b'D' if parts.old.is_none() && !keyed => None,
+            _ => Some(action),
         }
-        // Written in place; a line that cannot be completed leaves nothing behind.
-        let at = out.len();
-        let result = self.v2_row_line(info, ts, action, change.lsn, rel, old, new, out);
-        if result.is_err() {
-            out.truncate(at);
-        }
-        result
     }
 
     /// `{"action":…,"xid":…,…,"table":…` of a format 2 line.
@@ -1285,42 +1348,7 @@ impl<'c> Writer<'c> {
                 out.push(b',');
             }
             need_sep = true;
-            // Catalog columns are numbered from 1; anything else is simply not cached.
-            let slot = usize::try_from(col.attnum - 1).ok();
-            if let Some(fields) = slot
-                .and_then(|i| rel_fields.get(i))
-                .and_then(Option::as_ref)
-            {
-                out.extend_from_slice(fields);
-            } else {
-                let mut fields = b"{\"name\":".to_vec();
-                escape_json(&mut fields, col.name.as_bytes());
-                if self.opts.include_types {
-                    let name = match catalog.type_(col.type_oid) {
-                        Some(t) if t.typtype == "d" && self.opts.include_domain_data_type => {
-                            format_type_typmod(
-                                catalog,
-                                t.typbasetype.unwrap_or(col.type_oid),
-                                t.typtypmod,
-                                self.major,
-                            )?
-                        }
-                        _ => super::decoding_type_name_typmod(catalog, col, self.major),
-                    };
-                    fields.extend_from_slice(b",\"type\":");
-                    push_type_name(&mut fields, &name, true);
-                }
-                out.extend_from_slice(&fields);
-                if let Some(i) = slot {
-                    if rel_fields.len() <= i {
-                        rel_fields.resize(i + 1, None);
-                    }
-                    rel_fields[i] = Some(fields);
-                }
-            }
-            if self.opts.include_type_oids {
-                out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
-            }
+            push_column_fields(rel_fields, col, catalog, &self.opts, self.major, out)?;
             if kind != TupleKind::Pk {
                 out.extend_from_slice(b",\"value\":");
                 write_value(lsn, rel, col, col.type_oid, row, value, out)?;
@@ -1339,10 +1367,176 @@ impl<'c> Writer<'c> {
         }
         Ok(())
     }
+
+    /// A format 2 row line printed from the change's tuples: what [`Writer::v2_row_line`]
+    /// prints from rendered rows without `pk`, `optional` and `position`. An UPDATE's
+    /// identity taken from its new tuple copies the entries written among its columns.
+    #[allow(clippy::too_many_arguments)]
+    fn v2_row_line_from_tuples<'t>(
+        &mut self,
+        info: &TxnInfo,
+        ts: &str,
+        action: u8,
+        parts: RowParts<&'t LoggedTuple>,
+        tuples: &TupleSource<'_, 'c>,
+        datums: &mut Vec<Datum<'t>>,
+        s: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let rel = tuples.rel;
+        self.v2_header(info, ts, tuples.lsn, action, rel, s);
+        let ri = bitmap(&rel.identity_columns);
+        let identity_from_new =
+            parts.old.is_none() && action == b'U' && (has_pk_index(rel) || ri.is_some());
+        let mut spans = std::mem::take(&mut self.identity_spans);
+        spans.clear();
+        if let Some(new) = parts.new {
+            s.extend_from_slice(b",\"columns\":[");
+            let spans = identity_from_new.then_some(EntrySpans {
+                columns: ri,
+                spans: &mut spans,
+            });
+            self.v2_entries_from_tuple(new, None, spans, tuples, datums, s)?;
+            s.push(b']');
+        }
+        if let Some(old) = parts.old {
+            s.extend_from_slice(b",\"identity\":[");
+            self.v2_entries_from_tuple(old, ri, None, tuples, datums, s)?;
+            s.push(b']');
+        } else if identity_from_new {
+            s.extend_from_slice(b",\"identity\":[");
+            for (i, &(start, end)) in spans.iter().enumerate() {
+                if i > 0 {
+                    s.push(b',');
+                }
+                s.extend_from_within(start..end);
+            }
+            s.push(b']');
+        }
+        self.identity_spans = spans;
+        s.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    /// The entries of a tuple's columns in `bs` (all when `None`), as [`Writer::v2_tuple`]
+    /// writes them for columns and identity; with `spans`, notes where the entries of the
+    /// columns in its bitmap were written.
+    fn v2_entries_from_tuple<'t>(
+        &mut self,
+        t: &'t LoggedTuple,
+        bs: Option<&[i16]>,
+        mut spans: Option<EntrySpans<'_>>,
+        tuples: &TupleSource<'_, 'c>,
+        datums: &mut Vec<Datum<'t>>,
+        s: &mut Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let (catalog, opts, major, lsn, rel) =
+            (self.catalog, &self.opts, self.major, tuples.lsn, tuples.rel);
+        let rel_fields = &mut self.v2_names.entry(rel.oid).or_default().columns;
+        let value_text = &mut self.value_text;
+        let mut need_sep = false;
+        tuples.job.for_each_value(lsn, rel, t, datums, |col, raw| {
+            if !in_bitmap(bs, col.attnum) || matches!(raw, Raw::UnchangedToast) {
+                return Ok(());
+            }
+            if need_sep {
+                s.push(b',');
+            }
+            need_sep = true;
+            let start = s.len();
+            push_column_fields(rel_fields, col, catalog, opts, major, s)?;
+            s.extend_from_slice(b",\"value\":");
+            match raw {
+                Raw::Null => s.extend_from_slice(b"null"),
+                Raw::UnchangedToast => unreachable!("left out above"),
+                Raw::Text(text) => write_value_text(lsn, col.type_oid, &text, s)?,
+                Raw::Bytes(bytes) => {
+                    let mut digits = itoa::Buffer::new();
+                    if let Some(text) = types::stored_text(col.type_oid, &bytes, &mut digits) {
+                        match col.type_oid {
+                            // digits and a sign, a number as it is
+                            INT2 | INT4 | INT8 | OID => s.extend_from_slice(text.as_bytes()),
+                            _ => write_value_text(lsn, col.type_oid, text, s)?,
+                        }
+                    } else {
+                        value_text.clear();
+                        types::write_output(catalog, col.type_oid, &bytes, tuples.ctx, value_text)
+                            .map_err(|e| OutputError::value(lsn, rel, col, Box::new(e)))?;
+                        write_value_text(lsn, col.type_oid, value_text, s)?;
+                    }
+                }
+            }
+            s.push(b'}');
+            if let Some(noted) = &mut spans {
+                if in_bitmap(noted.columns, col.attnum) {
+                    noted.spans.push((start, s.len()));
+                }
+            }
+            Ok(())
+        })
+    }
 }
 
-/// A value as wal2json prints it; `typid` picks the rules (numbers bare, booleans, bytea
-/// without `\x`, the rest JSON strings).
+/// Where the entries of the columns in `columns` (all when `None`) were written: byte ranges
+/// of the output.
+struct EntrySpans<'s> {
+    columns: Option<&'s [i16]>,
+    spans: &'s mut Vec<(usize, usize)>,
+}
+
+/// Where a row change's tuples are printed from.
+struct TupleSource<'j, 'c> {
+    job: &'j Job<'c>,
+    ctx: &'j OutputContext,
+    lsn: Lsn,
+    rel: &'c Relation,
+}
+
+/// `{"name":NAME` and, with include-types, `,"type":TYPE` of a column, then `,"typeoid":OID`
+/// with include-type-oids. The names come from the relation's cache `fields` (by
+/// `attnum - 1`), built there on first use.
+fn push_column_fields(
+    fields: &mut Vec<Option<Vec<u8>>>,
+    col: &Column,
+    catalog: &Catalog,
+    opts: &Options,
+    major: u32,
+    out: &mut Vec<u8>,
+) -> Result<(), OutputError> {
+    // Catalog columns are numbered from 1; anything else is simply not cached.
+    let slot = usize::try_from(col.attnum - 1).ok();
+    if let Some(cached) = slot.and_then(|i| fields.get(i)).and_then(Option::as_ref) {
+        out.extend_from_slice(cached);
+    } else {
+        let mut built = b"{\"name\":".to_vec();
+        escape_json(&mut built, col.name.as_bytes());
+        if opts.include_types {
+            let name = match catalog.type_(col.type_oid) {
+                Some(t) if t.typtype == "d" && opts.include_domain_data_type => format_type_typmod(
+                    catalog,
+                    t.typbasetype.unwrap_or(col.type_oid),
+                    t.typtypmod,
+                    major,
+                )?,
+                _ => super::decoding_type_name_typmod(catalog, col, major),
+            };
+            built.extend_from_slice(b",\"type\":");
+            push_type_name(&mut built, &name, true);
+        }
+        out.extend_from_slice(&built);
+        if let Some(i) = slot {
+            if fields.len() <= i {
+                fields.resize(i + 1, None);
+            }
+            fields[i] = Some(built);
+        }
+    }
+    if opts.include_type_oids {
+        out.extend_from_slice(format!(",\"typeoid\":{}", col.type_oid as i32).as_bytes());
+    }
+    Ok(())
+}
+
+/// A rendered value as wal2json prints it ([`write_value_text`]).
 #[allow(clippy::too_many_arguments)]
 fn write_value<'c>(
     lsn: Lsn,
@@ -1363,19 +1557,31 @@ fn write_value<'c>(
         Value::Text(range) => row.text(range),
         Value::Unprintable(e) => return Err(OutputError::value(lsn, rel, col, e.clone())),
     };
+    write_value_text(lsn, typid, text, out)
+}
+
+/// A value's output text as wal2json prints it: `typid` picks the rules (numbers bare,
+/// booleans, bytea without `\x`, the rest JSON strings).
+fn write_value_text(
+    lsn: Lsn,
+    typid: u32,
+    text: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), OutputError> {
     match typid {
         INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
             let starts = |word: &str| {
                 text.get(..word.len())
                     .is_some_and(|t| t.eq_ignore_ascii_case(word))
             };
-            if starts("nan") || starts("infinity") || starts("-infinity") {
-                out.extend_from_slice(b"null");
-            } else if text
+            // NaN and the infinities contain letters no number has: test for them only then.
+            if text
                 .bytes()
                 .all(|c| matches!(c, b'0'..=b'9' | b'+' | b'-' | b'e' | b'E' | b'.'))
             {
                 out.extend_from_slice(text.as_bytes());
+            } else if starts("nan") || starts("infinity") || starts("-infinity") {
+                out.extend_from_slice(b"null");
             } else {
                 return Err(OutputError::Plugin {
                     lsn,
