@@ -19,7 +19,6 @@ use crate::logical::{Change, LoggedTuple, Message, Txn};
 use crate::output::driver::Plugin;
 use crate::output::{self, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value};
 use crate::tuple::types::{self, OutputContext};
-use crate::tuple::Datum;
 use crate::wal::lsn::Lsn;
 
 use super::format::{
@@ -891,21 +890,19 @@ fn row_payload<T>(
 
 /// A tuple as a row change frame carries it, printed straight from the stored values: what
 /// [`put_row`] writes for the tuple's rendered row.
-#[allow(clippy::too_many_arguments)]
-fn put_tuple<'c, 't>(
+fn put_tuple<'c>(
     b: &mut Vec<u8>,
     job: &Job<'c>,
     lsn: Lsn,
     rel: &'c Relation,
-    t: &'t LoggedTuple,
+    t: &LoggedTuple,
     ctx: &OutputContext,
-    datums: &mut Vec<Datum<'t>>,
     text: &mut String,
 ) -> Result<(), OutputError> {
     let count_at = b.len();
     b.extend_from_slice(&0u16.to_le_bytes());
     let mut count = 0u16;
-    job.for_each_value(lsn, rel, t, datums, |col, raw| {
+    job.for_each_value(lsn, rel, t, |col, raw| {
         count = count.wrapping_add(1);
         match raw {
             Raw::Null => put_null_value(b),
@@ -987,7 +984,6 @@ impl<'c> Plugin<'c> for Writer<'c> {
         change: &'t Change,
         job: &Job<'c>,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
         _out: &mut Sink<'_>,
     ) -> Result<bool, OutputError> {
         let Some(rel) = job.row_relation() else {
@@ -1001,7 +997,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
         let parts = output::stored_row_parts(&change.kind)
             .expect("a job with a row relation is a row change");
         let kind = row_payload(&mut payload, parts, |b, t: &'t LoggedTuple| {
-            put_tuple(b, job, change.lsn, rel, t, ctx, datums, &mut text)
+            put_tuple(b, job, change.lsn, rel, t, ctx, &mut text)
         });
         self.row_payload = payload;
         self.value_text = text;

@@ -9,8 +9,9 @@
 //! passed to the plugin as it comes: one thread has nothing to share, and with two the WAL is
 //! already decoded on the other one (`decode::pump`), so rendering on more threads would only
 //! compete with it. Plugins that can print values straight from the tuples then do
-//! ([`Plugin::change_from_tuples`]: test_decoding and LCR files); the others get rows rendered
-//! in buffers reused from row to row.
+//! ([`Plugin::change_from_tuples`]: test_decoding, wal2json format 2 without `include-pk`,
+//! `include-not-null` and `include-column-positions`, and LCR files); the others get rows
+//! rendered in buffers reused from row to row.
 
 use std::rc::Rc;
 
@@ -19,7 +20,6 @@ use rayon::prelude::*;
 use crate::catalog::Catalog;
 use crate::logical::{Change, ChangeStream, Event, Message, Txn};
 use crate::tuple::types::OutputContext;
-use crate::tuple::{reuse_datums, Datum};
 
 use super::{Job, OutputError, Resolved, Resolver, Row, Sink};
 
@@ -50,13 +50,12 @@ pub trait Plugin<'c> {
     /// ([`Job::for_each_value`]), one copy of each value fewer than from rendered rows; `false`
     /// when the plugin does not, and [`Plugin::change`] is called with rendered rows instead.
     /// Used when changes are rendered one by one (one or two threads).
-    fn change_from_tuples<'t>(
+    fn change_from_tuples(
         &mut self,
         _txn: &Txn,
-        _change: &'t Change,
+        _change: &Change,
         _job: &Job<'c>,
         _ctx: &OutputContext,
-        _datums: &mut Vec<Datum<'t>>,
         _out: &mut Sink<'_>,
     ) -> Result<bool, OutputError> {
         Ok(false)
@@ -94,8 +93,6 @@ pub struct Driver<'c, P> {
     inline: bool,
     /// Rows whose buffers the next renderings reuse (inline mode).
     spare_rows: Vec<Row<'c>>,
-    /// Deforming scratch space kept from change to change (inline mode).
-    spare_datums: Vec<Datum<'static>>,
 }
 
 impl<'c, P: Plugin<'c>> Driver<'c, P> {
@@ -114,7 +111,6 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             job_bytes: 0,
             inline: rayon::current_num_threads() <= 2,
             spare_rows: Vec::new(),
-            spare_datums: Vec::new(),
         }
     }
 
@@ -179,18 +175,16 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             }
             if self.inline {
                 let ctx = self.resolver.output_context();
-                let mut datums = reuse_datums(std::mem::take(&mut self.spare_datums));
                 // Rows are rendered only for a plugin that does not write from the tuples.
                 let rendered = self
                     .plugin
-                    .change_from_tuples(&txn, &change, &job, ctx, &mut datums, out)
+                    .change_from_tuples(&txn, &change, &job, ctx, out)
                     .and_then(|written| match written {
                         true => Ok(None),
                         false => job
-                            .render_reusing(&change, ctx, &mut datums, &mut self.spare_rows)
+                            .render_reusing(&change, ctx, &mut self.spare_rows)
                             .map(Some),
                     });
-                self.spare_datums = reuse_datums(datums);
                 if let Some(resolved) = rendered? {
                     self.plugin.change(&txn, &change, &resolved, out)?;
                     resolved.recycle(&mut self.spare_rows);
@@ -221,9 +215,7 @@ impl<'c, P: Plugin<'c>> Driver<'c, P> {
             .jobs
             .par_iter()
             .with_min_len(64)
-            .map_init(Vec::new, |datums, (change, job)| {
-                job.render(change, ctx, datums)
-            })
+            .map(|(change, job)| job.render(change, ctx))
             .collect();
         let mut rendered = rendered.into_iter();
         for step in self.steps.drain(..) {

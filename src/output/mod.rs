@@ -416,7 +416,7 @@ impl<'c> Resolver<'c> {
         t: &LoggedTuple,
     ) -> Result<(), OutputError> {
         let mut raw = Vec::with_capacity(3);
-        for_each_raw(lsn, rel, t, None, &mut Vec::new(), |col, value| {
+        for_each_raw(lsn, rel, t, None, |col, value| {
             raw.push((col, value));
             Ok(())
         })?;
@@ -513,7 +513,7 @@ impl<'c> Resolver<'c> {
         more_from_same_record: bool,
     ) -> Result<Option<Resolved<'c>>, OutputError> {
         match self.classify(change, more_from_same_record)? {
-            Some(job) => job.render(change, &self.ctx, &mut Vec::new()).map(Some),
+            Some(job) => job.render(change, &self.ctx).map(Some),
             None => Ok(None),
         }
     }
@@ -541,39 +541,35 @@ impl<'c> Job<'c> {
         lsn: Lsn,
         rel: &'c Relation,
         t: &'t LoggedTuple,
-        datums: &mut Vec<Datum<'t>>,
         f: impl FnMut(&'c Column, Raw<'t>) -> Result<(), OutputError>,
     ) -> Result<(), OutputError> {
-        for_each_raw(lsn, rel, t, self.toast.as_deref(), datums, f)
+        for_each_raw(lsn, rel, t, self.toast.as_deref(), f)
     }
 
     /// Deforms the change's tuples and prints their values; the change must be the one the
     /// job was classified from.
-    /// `datums` is scratch space, reused across calls.
-    pub fn render<'t>(
+    pub fn render(
         &self,
-        change: &'t Change,
+        change: &Change,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
     ) -> Result<Resolved<'c>, OutputError> {
-        self.render_reusing(change, ctx, datums, &mut Vec::new())
+        self.render_reusing(change, ctx, &mut Vec::new())
     }
 
     /// As [`Job::render`], filling rows taken from `spare` (see [`Resolved::recycle`]) rather
     /// than new ones.
-    pub fn render_reusing<'t>(
+    pub fn render_reusing(
         &self,
-        change: &'t Change,
+        change: &Change,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
         spare: &mut Vec<Row<'c>>,
     ) -> Result<Resolved<'c>, OutputError> {
         let lsn = change.lsn;
         let toast = self.toast.as_deref();
         let catalog = self.catalog;
-        let mut row = |rel: &'c Relation, t: &'t LoggedTuple| {
+        let mut row = |rel: &'c Relation, t: &LoggedTuple| {
             let mut row = spare.pop().unwrap_or_default();
-            render_row(lsn, rel, t, toast, catalog, ctx, datums, &mut row)?;
+            render_row(lsn, rel, t, toast, catalog, ctx, &mut row)?;
             Ok::<_, OutputError>(row)
         };
         Ok(match (&self.target, &change.kind) {
@@ -620,22 +616,26 @@ pub enum Raw<'t> {
     Text(String),
 }
 
-/// Deforms a tuple and passes each live column's value to `f`, TOAST values reassembled
-/// from `toast`; `datums` is scratch space.
+/// Deforms a tuple and passes each live column's value to `f` as it is read, TOAST values
+/// reassembled from `toast`.
 fn for_each_raw<'c, 't>(
     lsn: Lsn,
     rel: &'c Relation,
     t: &'t LoggedTuple,
     toast: Option<&ToastChunks>,
-    datums: &mut Vec<Datum<'t>>,
     mut f: impl FnMut(&'c Column, Raw<'t>) -> Result<(), OutputError>,
 ) -> Result<(), OutputError> {
+    /// Why deforming stopped: the tuple itself, or a value.
+    enum Stop {
+        Tuple(tuple::TupleError),
+        Value(OutputError),
+    }
+    impl From<tuple::TupleError> for Stop {
+        fn from(e: tuple::TupleError) -> Stop {
+            Stop::Tuple(e)
+        }
+    }
     let relname = || format!("{}.{}", rel.namespace, rel.name);
-    let tuple_err = |source| OutputError::Tuple {
-        lsn,
-        relation: relname(),
-        source: Box::new(source),
-    };
     let columns: &'c [Column] = rel.columns.as_deref().unwrap_or(&[]);
     let tuple = HeapTuple {
         infomask2: t.infomask2,
@@ -643,10 +643,9 @@ fn for_each_raw<'c, 't>(
         hoff: t.hoff,
         data: &t.data,
     };
-    tuple::deform_into(&tuple, columns, datums).map_err(tuple_err)?;
-    for (col, datum) in columns.iter().zip(datums.drain(..)) {
+    let deformed = tuple::deform_each(&tuple, columns, |col, datum| {
         let value = match datum {
-            Datum::Dropped => continue,
+            Datum::Dropped => return Ok(()),
             Datum::Null => Raw::Null,
             Datum::Missing if !col.atthasmissing => Raw::Null,
             Datum::Missing => match col
@@ -656,42 +655,44 @@ fn for_each_raw<'c, 't>(
             {
                 Some(text) => Raw::Text(text),
                 None => {
-                    return Err(OutputError::MissingValue {
+                    return Err(Stop::Value(OutputError::MissingValue {
                         lsn,
                         relation: relname(),
                         column: col.name.clone(),
-                    })
+                    }))
                 }
             },
             Datum::Fixed(b) | Datum::CString(b) => Raw::Bytes(Cow::Borrowed(b)),
             Datum::Varlena(Varlena::External(p)) => match toast.and_then(|m| m.get(&p.value_id)) {
-                Some(chunks) => Raw::Bytes(Cow::Owned(
-                    tuple::toast_chunks_to_value(
-                        &p,
-                        chunks.iter().map(|(seq, d)| (*seq, d.as_slice())),
-                    )
-                    .map_err(tuple_err)?,
-                )),
+                Some(chunks) => Raw::Bytes(Cow::Owned(tuple::toast_chunks_to_value(
+                    &p,
+                    chunks.iter().map(|(seq, d)| (*seq, d.as_slice())),
+                )?)),
                 None => Raw::UnchangedToast,
             },
-            Datum::Varlena(v) => Raw::Bytes(v.detoast_inline().map_err(tuple_err)?),
+            Datum::Varlena(v) => Raw::Bytes(v.detoast_inline()?),
         };
-        f(col, value)?;
-    }
-    Ok(())
+        f(col, value).map_err(Stop::Value)
+    });
+    deformed.map_err(|stop| match stop {
+        Stop::Tuple(source) => OutputError::Tuple {
+            lsn,
+            relation: relname(),
+            source: Box::new(source),
+        },
+        Stop::Value(e) => e,
+    })
 }
 
 /// Fills `row` (emptied first, its buffers kept) with a tuple's live columns and their values
 /// printed by their types' output functions.
-#[allow(clippy::too_many_arguments)]
-fn render_row<'c, 't>(
+fn render_row<'c>(
     lsn: Lsn,
     rel: &'c Relation,
-    t: &'t LoggedTuple,
+    t: &LoggedTuple,
     toast: Option<&ToastChunks>,
     catalog: &Catalog,
     ctx: &OutputContext,
-    datums: &mut Vec<Datum<'t>>,
     row: &mut Row<'c>,
 ) -> Result<(), OutputError> {
     let Row { values, text } = row;
@@ -700,7 +701,7 @@ fn render_row<'c, 't>(
     // Most values print in about twice their stored size: one allocation in the common case.
     text.reserve(2 * t.data.len() + 16);
     values.reserve(rel.columns.as_ref().map_or(0, Vec::len));
-    for_each_raw(lsn, rel, t, toast, datums, |col, raw| {
+    for_each_raw(lsn, rel, t, toast, |col, raw| {
         let value = match raw {
             Raw::Null => Value::Null,
             Raw::UnchangedToast => Value::UnchangedToast,

@@ -3,7 +3,6 @@
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
-use crate::tuple::Datum;
 
 use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
@@ -254,7 +253,6 @@ impl<'c> Plugin<'c> for Writer<'c> {
         change: &'t Change,
         job: &Job<'c>,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
         out: &mut Sink<'_>,
     ) -> Result<bool, OutputError> {
         let Some(rel) = job.row_relation() else {
@@ -262,7 +260,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
         };
         self.count_change(txn, out);
         let at = out.len();
-        let result = self.row_change_text(change, job, rel, ctx, datums, out);
+        let result = self.row_change_text(change, job, rel, ctx, out);
         match result {
             Ok(()) => out.push(b'\n'),
             Err(_) => out.truncate(at),
@@ -312,14 +310,13 @@ impl<'c> Writer<'c> {
         job: &Job<'c>,
         rel: &'c Relation,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
         s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         let names = self.table_prefix(rel, s);
         let parts =
             stored_row_parts(&change.kind).expect("a job with a row relation is a row change");
         row_change_body(s, parts, |s, t: &'t LoggedTuple, skip_nulls| {
-            job.for_each_value(change.lsn, rel, t, datums, |col, raw| {
+            job.for_each_value(change.lsn, rel, t, |col, raw| {
                 if skip_nulls && matches!(raw, Raw::Null) {
                     return Ok(());
                 }

@@ -11,7 +11,6 @@ use crate::catalog::type_oids::*;
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
 use crate::tuple::types::{self, OutputContext};
-use crate::tuple::Datum;
 use crate::wal::lsn::Lsn;
 
 use super::driver::Plugin;
@@ -718,7 +717,6 @@ impl<'c> Plugin<'c> for Writer<'c> {
         change: &'t Change,
         job: &Job<'c>,
         ctx: &OutputContext,
-        datums: &mut Vec<Datum<'t>>,
         out: &mut Sink<'_>,
     ) -> Result<bool, OutputError> {
         // Format 2 rows without the pk list and without fields only column entries have, so
@@ -747,8 +745,7 @@ impl<'c> Plugin<'c> for Writer<'c> {
             lsn: change.lsn,
             rel,
         };
-        let result =
-            self.v2_row_line_from_tuples(&cur.info, &cur.ts, action, parts, &tuples, datums, out);
+        let result = self.v2_row_line_from_tuples(&cur.info, &cur.ts, action, parts, &tuples, out);
         self.current = cur;
         if result.is_err() {
             out.truncate(at);
@@ -1379,7 +1376,6 @@ impl<'c> Writer<'c> {
         action: u8,
         parts: RowParts<&'t LoggedTuple>,
         tuples: &TupleSource<'_, 'c>,
-        datums: &mut Vec<Datum<'t>>,
         s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         let rel = tuples.rel;
@@ -1395,12 +1391,12 @@ impl<'c> Writer<'c> {
                 columns: ri,
                 spans: &mut spans,
             });
-            self.v2_entries_from_tuple(new, None, spans, tuples, datums, s)?;
+            self.v2_entries_from_tuple(new, None, spans, tuples, s)?;
             s.push(b']');
         }
         if let Some(old) = parts.old {
             s.extend_from_slice(b",\"identity\":[");
-            self.v2_entries_from_tuple(old, ri, None, tuples, datums, s)?;
+            self.v2_entries_from_tuple(old, ri, None, tuples, s)?;
             s.push(b']');
         } else if identity_from_new {
             s.extend_from_slice(b",\"identity\":[");
@@ -1426,7 +1422,6 @@ impl<'c> Writer<'c> {
         bs: Option<&[i16]>,
         mut spans: Option<EntrySpans<'_>>,
         tuples: &TupleSource<'_, 'c>,
-        datums: &mut Vec<Datum<'t>>,
         s: &mut Vec<u8>,
     ) -> Result<(), OutputError> {
         let (catalog, opts, major, lsn, rel) =
@@ -1434,7 +1429,7 @@ impl<'c> Writer<'c> {
         let rel_fields = &mut self.v2_names.entry(rel.oid).or_default().columns;
         let value_text = &mut self.value_text;
         let mut need_sep = false;
-        tuples.job.for_each_value(lsn, rel, t, datums, |col, raw| {
+        tuples.job.for_each_value(lsn, rel, t, |col, raw| {
             if !in_bitmap(bs, col.attnum) || matches!(raw, Raw::UnchangedToast) {
                 return Ok(());
             }

@@ -188,17 +188,6 @@ pub enum Datum<'a> {
     CString(&'a [u8]),
 }
 
-/// Empties a vector of datums and gives back its allocation for datums borrowing other bytes:
-/// collecting the emptied vector's iterator into a vector of a same-sized type reuses its
-/// buffer, so scratch space outlives the tuples deformed into it.
-pub fn reuse_datums<'b>(mut datums: Vec<Datum<'_>>) -> Vec<Datum<'b>> {
-    datums.clear();
-    datums
-        .into_iter()
-        .map(|_| unreachable!("emptied"))
-        .collect()
-}
-
 pub fn align(off: usize, align: usize) -> usize {
     (off + align - 1) & !(align - 1)
 }
@@ -307,24 +296,28 @@ pub fn read_varlena(
 /// `heap_deform_tuple`: one datum per column, in attnum order.
 pub fn deform<'a>(tuple: &HeapTuple<'a>, columns: &[Column]) -> Result<Vec<Datum<'a>>, TupleError> {
     let mut out = Vec::with_capacity(columns.len());
-    deform_into(tuple, columns, &mut out)?;
+    deform_each(tuple, columns, |_, datum| {
+        out.push(datum);
+        Ok(())
+    })?;
     Ok(out)
 }
 
-/// As [`deform`], into a reused vector (cleared first).
-pub fn deform_into<'a>(
+/// As [`deform`], passing each column's datum to `f` as it is read rather than collecting
+/// them. A tuple found malformed at a column stops with its error after `f` saw the columns
+/// before it.
+pub fn deform_each<'a, 'c, E: From<TupleError>>(
     tuple: &HeapTuple<'a>,
-    columns: &[Column],
-    out: &mut Vec<Datum<'a>>,
-) -> Result<(), TupleError> {
-    out.clear();
-    out.reserve(columns.len());
+    columns: &'c [Column],
+    mut f: impl FnMut(&'c Column, Datum<'a>) -> Result<(), E>,
+) -> Result<(), E> {
     let natts = tuple.natts();
     if natts > columns.len() {
         return Err(TupleError::TooManyAttributes {
             natts,
             columns: columns.len(),
-        });
+        }
+        .into());
     }
     let hasnull = tuple.has_nulls();
     let bitmap_len = if hasnull { natts.div_ceil(8) } else { 0 };
@@ -336,35 +329,30 @@ pub fn deform_into<'a>(
             natts,
             minimum: HEAP_TUPLE_HEADER_SIZE + bitmap_len,
             maximum,
-        });
+        }
+        .into());
     }
     let bitmap = &tuple.data[..bitmap_len];
     let user = &tuple.data[hoff - HEAP_TUPLE_HEADER_SIZE..];
     let mut off = 0usize;
     for (i, col) in columns.iter().enumerate() {
-        if i >= natts {
-            out.push(if col.attisdropped {
-                Datum::Dropped
-            } else {
-                Datum::Missing
-            });
-            continue;
-        }
-        if hasnull && bitmap[i >> 3] & (1 << (i & 7)) == 0 {
-            out.push(if col.attisdropped {
-                Datum::Dropped
-            } else {
-                Datum::Null
-            });
-            continue;
-        }
-        let (datum, next) = read_attribute(user, off, hoff, col)?;
-        off = next;
-        out.push(if col.attisdropped {
-            Datum::Dropped
+        let datum = if i >= natts {
+            Datum::Missing
+        } else if hasnull && bitmap[i >> 3] & (1 << (i & 7)) == 0 {
+            Datum::Null
         } else {
+            let (datum, next) = read_attribute(user, off, hoff, col)?;
+            off = next;
             datum
-        });
+        };
+        f(
+            col,
+            if col.attisdropped {
+                Datum::Dropped
+            } else {
+                datum
+            },
+        )?;
     }
     Ok(())
 }
