@@ -17,8 +17,10 @@ use rustc_hash::FxHashMap;
 use crate::catalog::{Catalog, Relation};
 use crate::logical::{Change, LoggedTuple, Message, Txn};
 use crate::output::driver::Plugin;
-use crate::output::{self, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value};
-use crate::tuple::types::{self, OutputContext};
+use crate::output::{
+    self, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value, ValueScratch,
+};
+use crate::tuple::types::OutputContext;
 use crate::wal::lsn::Lsn;
 
 use super::format::{
@@ -283,8 +285,8 @@ pub struct Writer<'c> {
     /// A row change's frame payload after its LSN (flags and tuples), built before the frame
     /// so that a value that cannot be printed leaves nothing half-written.
     row_payload: Vec<u8>,
-    /// A value's output text (reused from value to value).
-    value_text: String,
+    /// Where values are printed ([`Job::value_text`]).
+    value_scratch: ValueScratch,
 }
 
 impl<'c> Writer<'c> {
@@ -320,7 +322,7 @@ impl<'c> Writer<'c> {
             raw: Vec::new(),
             compressed: Vec::new(),
             row_payload: Vec::new(),
-            value_text: String::new(),
+            value_scratch: ValueScratch::default(),
         }
     }
 
@@ -897,7 +899,7 @@ fn put_tuple<'c>(
     rel: &'c Relation,
     t: &LoggedTuple,
     ctx: &OutputContext,
-    text: &mut String,
+    scratch: &mut ValueScratch,
 ) -> Result<(), OutputError> {
     let count_at = b.len();
     b.extend_from_slice(&0u16.to_le_bytes());
@@ -909,16 +911,8 @@ fn put_tuple<'c>(
             Raw::UnchangedToast => put_unchanged_value(b),
             Raw::Text(s) => put_text_value(b, s.as_bytes()),
             Raw::Bytes(bytes) => {
-                let mut digits = itoa::Buffer::new();
-                match types::stored_text(col.type_oid, &bytes, &mut digits) {
-                    Some(s) => put_text_value(b, s.as_bytes()),
-                    None => {
-                        text.clear();
-                        types::write_output(job.catalog(), col.type_oid, &bytes, ctx, text)
-                            .map_err(|e| OutputError::value(lsn, rel, col, Box::new(e)))?;
-                        put_text_value(b, text.as_bytes());
-                    }
-                }
+                let text = job.value_text(lsn, rel, col, &bytes, ctx, scratch)?;
+                put_text_value(b, text.as_bytes());
             }
         }
         Ok(())
@@ -993,14 +987,12 @@ impl<'c> Plugin<'c> for Writer<'c> {
             return Ok(true);
         }
         let mut payload = std::mem::take(&mut self.row_payload);
-        let mut text = std::mem::take(&mut self.value_text);
         let parts = output::stored_row_parts(&change.kind)
             .expect("a job with a row relation is a row change");
         let kind = row_payload(&mut payload, parts, |b, t: &'t LoggedTuple| {
-            put_tuple(b, job, change.lsn, rel, t, ctx, &mut text)
+            put_tuple(b, job, change.lsn, rel, t, ctx, &mut self.value_scratch)
         });
         self.row_payload = payload;
-        self.value_text = text;
         self.write_row_frame(txn, change, rel, kind?).map(|()| true)
     }
 

@@ -2,12 +2,13 @@
 
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
-use crate::tuple::types::{self, OutputContext};
+use crate::tuple::types::OutputContext;
 
 use super::driver::Plugin;
 use super::ident::{push_qualified_identifier, push_quoted_identifier};
 use super::{
     stored_row_parts, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value,
+    ValueScratch,
 };
 
 /// The plugin options (`pg_recvlogical -o name=value`).
@@ -94,8 +95,8 @@ struct RelNames {
 }
 
 pub struct Writer<'c> {
-    /// A value's output text, when printed before quoting (reused from value to value).
-    value_text: String,
+    /// Where values are printed before quoting ([`Job::value_text`]).
+    value_scratch: ValueScratch,
     names: std::cell::RefCell<rustc_hash::FxHashMap<u32, std::rc::Rc<RelNames>>>,
     opts: Options,
     catalog: &'c Catalog,
@@ -109,7 +110,7 @@ impl<'c> Writer<'c> {
     pub fn new(opts: Options, catalog: &'c Catalog, ctx: OutputContext) -> Writer<'c> {
         let major = catalog.file.server_version_num / 10000;
         Writer {
-            value_text: String::new(),
+            value_scratch: ValueScratch::default(),
             names: Default::default(),
             opts,
             catalog,
@@ -326,18 +327,15 @@ impl<'c> Writer<'c> {
                     Raw::UnchangedToast => s.extend_from_slice(b"unchanged-toast-datum"),
                     Raw::Text(text) => print_literal(s, col.type_oid, &text),
                     Raw::Bytes(bytes) => {
-                        if !print_stored(s, col.type_oid, &bytes) {
-                            self.value_text.clear();
-                            types::write_output(
-                                job.catalog(),
-                                col.type_oid,
-                                &bytes,
-                                ctx,
-                                &mut self.value_text,
-                            )
-                            .map_err(|e| OutputError::value(change.lsn, rel, col, Box::new(e)))?;
-                            print_literal(s, col.type_oid, &self.value_text);
-                        }
+                        let text = job.value_text(
+                            change.lsn,
+                            rel,
+                            col,
+                            &bytes,
+                            ctx,
+                            &mut self.value_scratch,
+                        )?;
+                        print_literal(s, col.type_oid, text);
                     }
                 }
                 Ok(())
@@ -486,20 +484,6 @@ fn row_change_body<T>(
         }
     }
     Ok(())
-}
-
-/// Prints a stored value of the types most columns have as [`print_literal`] prints their
-/// output text, without printing that text first; `false` for other types and for a value
-/// the output function would reject (its error comes from the general path).
-fn print_stored(s: &mut Vec<u8>, type_oid: u32, bytes: &[u8]) -> bool {
-    let mut digits = itoa::Buffer::new();
-    match types::stored_text(type_oid, bytes, &mut digits) {
-        Some(text) => {
-            print_literal(s, type_oid, text);
-            true
-        }
-        None => false,
-    }
 }
 
 /// `print_literal`: numbers bare, bits as B'…', booleans as true/false, the rest quoted.

@@ -10,13 +10,14 @@
 use crate::catalog::type_oids::*;
 use crate::catalog::{Catalog, Column, Relation};
 use crate::logical::{Change, LoggedTuple, Message, Txn, TxnEnd};
-use crate::tuple::types::{self, OutputContext};
+use crate::tuple::types::OutputContext;
 use crate::wal::lsn::Lsn;
 
 use super::driver::Plugin;
 use super::ident::push_qualified_identifier;
 use super::{
     stored_row_parts, Job, OutputError, Raw, Resolved, Row, RowAction, RowParts, Sink, Value,
+    ValueScratch,
 };
 
 const BOOL: u32 = 16;
@@ -578,8 +579,8 @@ pub struct Writer<'c> {
     /// Format 2's quoted names per relation (by OID), built once: type names take catalog
     /// lookups, and names quoting.
     v2_names: rustc_hash::FxHashMap<u32, V2Names>,
-    /// Scratch for a value printed by its type's output function.
-    value_text: String,
+    /// Where values are printed ([`Job::value_text`]).
+    value_scratch: ValueScratch,
     /// Scratch: where each identity column's entry was written among a row's columns.
     identity_spans: Vec<(usize, usize)>,
 }
@@ -595,7 +596,7 @@ impl<'c> Writer<'c> {
             nr_changes: 0,
             current: Current::default(),
             v2_names: Default::default(),
-            value_text: String::new(),
+            value_scratch: ValueScratch::default(),
             identity_spans: Vec::new(),
         }
     }
@@ -1427,7 +1428,7 @@ impl<'c> Writer<'c> {
         let (catalog, opts, major, lsn, rel) =
             (self.catalog, &self.opts, self.major, tuples.lsn, tuples.rel);
         let rel_fields = &mut self.v2_names.entry(rel.oid).or_default().columns;
-        let value_text = &mut self.value_text;
+        let scratch = &mut self.value_scratch;
         let mut need_sep = false;
         tuples.job.for_each_value(lsn, rel, t, |col, raw| {
             if !in_bitmap(bs, col.attnum) || matches!(raw, Raw::UnchangedToast) {
@@ -1445,19 +1446,10 @@ impl<'c> Writer<'c> {
                 Raw::UnchangedToast => unreachable!("left out above"),
                 Raw::Text(text) => write_value_text(lsn, col.type_oid, &text, s)?,
                 Raw::Bytes(bytes) => {
-                    let mut digits = itoa::Buffer::new();
-                    if let Some(text) = types::stored_text(col.type_oid, &bytes, &mut digits) {
-                        match col.type_oid {
-                            // digits and a sign, a number as it is
-                            INT2 | INT4 | INT8 | OID => s.extend_from_slice(text.as_bytes()),
-                            _ => write_value_text(lsn, col.type_oid, text, s)?,
-                        }
-                    } else {
-                        value_text.clear();
-                        types::write_output(catalog, col.type_oid, &bytes, tuples.ctx, value_text)
-                            .map_err(|e| OutputError::value(lsn, rel, col, Box::new(e)))?;
-                        write_value_text(lsn, col.type_oid, value_text, s)?;
-                    }
+                    let text = tuples
+                        .job
+                        .value_text(lsn, rel, col, &bytes, tuples.ctx, scratch)?;
+                    write_value_text(lsn, col.type_oid, text, s)?;
                 }
             }
             s.push(b'}');
@@ -1556,7 +1548,8 @@ fn write_value<'c>(
 }
 
 /// A value's output text as wal2json prints it: `typid` picks the rules (numbers bare,
-/// booleans, bytea without `\x`, the rest JSON strings).
+/// booleans, bytea without `\x`, the rest JSON strings). Inlined where values are printed.
+#[inline(always)]
 fn write_value_text(
     lsn: Lsn,
     typid: u32,
@@ -1564,7 +1557,9 @@ fn write_value_text(
     out: &mut Vec<u8>,
 ) -> Result<(), OutputError> {
     match typid {
-        INT2 | INT4 | INT8 | OID | FLOAT4 | FLOAT8 | NUMERIC => {
+        // Integer output is digits and a sign: never NaN, always a number.
+        INT2 | INT4 | INT8 | OID => out.extend_from_slice(text.as_bytes()),
+        FLOAT4 | FLOAT8 | NUMERIC => {
             let starts = |word: &str| {
                 text.get(..word.len())
                     .is_some_and(|t| t.eq_ignore_ascii_case(word))
